@@ -1,0 +1,50 @@
+# AlignWeb. `make run` and `make test` work on a fresh clone with only python3.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+.PHONY: run test lint format bench load worker install clean demo fake-server
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo
+	@echo "AlignWeb on http://127.0.0.1:$(PORT)  (Celery eager, SQLite, offline model server)"
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+load: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,load]'
+	$(PY) benchmarks/load/run_load.py
+
+worker: $(STAMP)
+	$(BIN)/celery -A alignweb worker --loglevel=INFO -Q default,generation --concurrency=4
+
+fake-server: $(STAMP)
+	$(PY) manage.py fake_model_server --port 8765
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .screenshots staticfiles

@@ -1,0 +1,67 @@
+"""Login with throttling of repeated failures (per username and per client address)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+
+def _key(kind: str, value: str) -> str:
+    digest = hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:32]
+    return f"login-fail:{kind}:{digest}"
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def login_failures(request: HttpRequest, username: str) -> int:
+    keys = [_key("user", username.lower()), _key("ip", _client_ip(request))]
+    return max(cache.get(k, 0) for k in keys)
+
+
+def record_login_failure(request: HttpRequest, username: str) -> None:
+    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    for k in (_key("user", username.lower()), _key("ip", _client_ip(request))):
+        cache.add(k, 0, window)
+        try:
+            cache.incr(k)
+        except ValueError:
+            cache.set(k, 1, window)
+
+
+def clear_login_failures(request: HttpRequest, username: str) -> None:
+    cache.delete(_key("user", username.lower()))
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Refuses further attempts for a while after LOGIN_FAILURE_LIMIT failures."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "throttled": "Too many failed sign-in attempts. Wait a few minutes and try again.",
+    }
+
+    def clean(self) -> dict:
+        username = self.data.get("username", "") or ""
+        if login_failures(self.request, username) >= settings.LOGIN_FAILURE_LIMIT:
+            raise ValidationError(self.error_messages["throttled"], code="throttled")
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            record_login_failure(self.request, username)
+            raise
+        clear_login_failures(self.request, username)
+        return cleaned
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    authentication_form = ThrottledAuthenticationForm
+    redirect_authenticated_user = True

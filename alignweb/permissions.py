@@ -1,0 +1,84 @@
+"""Permission getters: the one place that decides who may touch which object.
+
+Every view and API endpoint fetches objects through these. Outsiders get a 404,
+never a 403, so they learn nothing about what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import Http404
+
+from coding.models import Assignment, Item, Membership, Study
+
+Role = Membership.Role
+LEADS = (Role.LEAD,)
+RECONCILERS = (Role.LEAD, Role.ADJUDICATOR)
+ANY_ROLE = (Role.LEAD, Role.CODER, Role.ADJUDICATOR)
+
+UserLike = AbstractBaseUser | AnonymousUser
+
+
+def study_role(user: UserLike, study: Study) -> str | None:
+    """The user's role in a study, or None for non-members."""
+    if not user.is_authenticated:
+        return None
+    membership = Membership.objects.filter(study=study, user=user).only("role").first()
+    return membership.role if membership else None
+
+
+def access_study(user: UserLike, study_id: int | str, roles: Iterable[str] = ANY_ROLE) -> Study:
+    """The study if the user holds one of ``roles`` in it, else 404."""
+    if not user.is_authenticated:
+        raise Http404("No such study.")
+    try:
+        study_pk = int(study_id)
+    except (TypeError, ValueError):
+        raise Http404("No such study.")
+    study = (
+        Study.objects.select_related("rubric")
+        .filter(pk=study_pk, memberships__user=user, memberships__role__in=list(roles))
+        .first()
+    )
+    if study is None:
+        raise Http404("No such study.")
+    return study
+
+
+def access_assignment(user: UserLike, public_code: str) -> Assignment:
+    """The user's own assignment for an item, or 404: outsiders learn nothing."""
+    if not user.is_authenticated:
+        raise Http404("No such item.")
+    assignment = (
+        Assignment.objects.select_related("item", "item__study", "item__study__rubric")
+        .filter(
+            item__public_code=public_code,
+            coder=user,
+            item__study__memberships__user=user,
+            item__study__memberships__role=Role.CODER,
+        )
+        .first()
+    )
+    if assignment is None:
+        raise Http404("No such item.")
+    return assignment
+
+
+def access_item(user: UserLike, public_code: str, roles: Iterable[str] = RECONCILERS) -> Item:
+    """An item of a study where the user holds one of ``roles`` (adjudication, lead views)."""
+    if not user.is_authenticated:
+        raise Http404("No such item.")
+    item = (
+        Item.objects.select_related("study", "study__rubric")
+        .filter(
+            public_code=public_code,
+            study__memberships__user=user,
+            study__memberships__role__in=list(roles),
+        )
+        .first()
+    )
+    if item is None:
+        raise Http404("No such item.")
+    return item
