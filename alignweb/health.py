@@ -21,10 +21,10 @@ def _check_database() -> dict:
 def _check_broker() -> dict:
     if settings.CELERY_TASK_ALWAYS_EAGER or not settings.CELERY_BROKER_URL:
         return {"ok": True, "mode": "eager"}
-    from alignweb.celery import app
+    from kombu import Connection
 
     try:
-        with app.connection_for_write() as conn:
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=1) as conn:
             conn.ensure_connection(max_retries=1, timeout=1)
         return {"ok": True, "mode": "broker"}
     except Exception as exc:  # noqa: BLE001
