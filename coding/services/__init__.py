@@ -2,13 +2,42 @@
 
 from .errors import Conflict, ServiceError
 from .events import event_record
+from .items import (
+    ImportRejected,
+    ImportResult,
+    content_sha256,
+    items_import,
+    items_import_file,
+    items_import_records,
+)
 from .rubrics import rubric_create_from_data, rubric_export, rubric_new_version
+from .scoring import score_autosave, score_submit
+from .studies import (
+    assignments_extend,
+    condition_key_read,
+    membership_add,
+    study_create,
+    study_open,
+)
 
 __all__ = [
     "Conflict",
+    "ImportRejected",
+    "ImportResult",
     "ServiceError",
+    "assignments_extend",
+    "condition_key_read",
+    "content_sha256",
     "event_record",
+    "items_import",
+    "items_import_file",
+    "items_import_records",
+    "membership_add",
     "rubric_create_from_data",
     "rubric_export",
     "rubric_new_version",
+    "score_autosave",
+    "score_submit",
+    "study_create",
+    "study_open",
 ]

@@ -1,0 +1,177 @@
+"""Item import: validate every row, scrub, then write all items and keys or none."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+
+from coding.blinding import Scrubber, default_rules, literal_rule
+from coding.importing import Record, parse_import
+from coding.models import ConditionKey, Item, Study, new_public_code
+
+from .errors import ServiceError
+from .events import event_record
+
+KEY_FIELDS = ("model", "scaffold", "prompt", "specification", "replicate")
+# Metadata keys whose values name a model or vendor: scrubbed from content too.
+IDENTIFYING_KEYS = {"model", "endpoint", "provider", "vendor", "model_id", "served_model"}
+
+
+class ImportRejected(ServiceError):
+    """The file had bad rows; nothing was written. ``errors`` lists them by row."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__(f"Import refused: {len(errors)} problem(s); nothing was imported.")
+
+
+@dataclass
+class ImportResult:
+    created: int
+    redactions: int
+    redactions_by_rule: dict[str, int] = field(default_factory=dict)
+    items: list[Item] = field(default_factory=list)
+
+
+def content_sha256(content: dict) -> str:
+    """Stable hash of what coders see (canonical JSON)."""
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _scrubber(records: list[Record]) -> Scrubber:
+    rules = default_rules(getattr(settings, "BLINDING_EXTRA_PATTERNS", []))
+    names = [
+        str(value)
+        for record in records
+        for key, value in record.metadata.items()
+        if key.lower() in IDENTIFYING_KEYS and value
+    ]
+    study_rule = literal_rule("study_model_name", names)
+    if study_rule is not None:
+        rules.insert(0, study_rule)
+    return Scrubber(rules)
+
+
+def _scrub_content(record: Record, scrubber: Scrubber) -> tuple[dict, Counter]:
+    found: Counter = Counter()
+    if record.kind == "document":
+        # Benchmark descriptions are public documents: nothing to hide.
+        return record.content, found
+    messages = []
+    for message in record.content["messages"]:
+        if message["role"] == "system":
+            continue  # the system prompt reveals the scaffold: never shown to coders
+        text, counts = scrubber.scrub(message["content"])
+        found.update(counts)
+        messages.append({"role": message["role"], "content": text})
+    return {"messages": messages}, found
+
+
+def _key_from(metadata: dict) -> ConditionKey:
+    replicate = metadata.get("replicate")
+    try:
+        replicate = int(replicate) if replicate not in (None, "") else None
+    except (TypeError, ValueError):
+        replicate = None
+    return ConditionKey(
+        model=str(metadata.get("model", "") or "")[:200],
+        scaffold=str(metadata.get("scaffold", "") or "")[:100],
+        prompt=str(metadata.get("prompt", metadata.get("prompt_id", "")) or "")[:200],
+        specification=str(metadata.get("specification", "") or "")[:20],
+        replicate=replicate,
+        metadata={k: v for k, v in metadata.items() if k not in KEY_FIELDS},
+    )
+
+
+def _unique_codes(n: int) -> list[str]:
+    codes: set[str] = set()
+    while len(codes) < n:
+        batch = {new_public_code() for _ in range(n - len(codes))}
+        clashing = Item.objects.filter(public_code__in=batch)
+        taken = set(clashing.values_list("public_code", flat=True))
+        codes |= batch - taken
+    return list(codes)
+
+
+def items_import_records(
+    *, study: Study, records: list[Record], by, source: str = ""
+) -> ImportResult:
+    """Write parsed records as blinded items with sealed keys, atomically."""
+    if study.status not in (Study.Status.DRAFT, Study.Status.OPEN):
+        raise ServiceError("Items can only be added to a draft or open study.")
+    ids = [r.external_id for r in records if r.external_id]
+    clashes = set(
+        Item.objects.filter(study=study, external_id__in=ids).values_list("external_id", flat=True)
+    )
+    if clashes:
+        raise ImportRejected(
+            [
+                f"Row {r.row}: duplicate id {r.external_id[:60]!r} (already in this study)."
+                for r in records
+                if r.external_id in clashes
+            ]
+        )
+    scrubber = _scrubber(records)
+    codes = _unique_codes(len(records))
+    items, keys = [], []
+    for record, code in zip(records, codes, strict=True):
+        content, found = _scrub_content(record, scrubber)
+        items.append(
+            Item(
+                study=study,
+                public_code=code,
+                kind=record.kind,
+                external_id=record.external_id,
+                content=content,
+                content_sha256=content_sha256(content),
+                redaction_count=sum(found.values()),
+                redactions=dict(found),
+            )
+        )
+        keys.append(_key_from(record.metadata))
+    with transaction.atomic():
+        Item.objects.bulk_create(items, batch_size=1000)
+        for item, key in zip(items, keys, strict=True):
+            key.item = item
+        ConditionKey.objects.bulk_create(keys, batch_size=1000)
+        total = sum(scrubber.counts.values())
+        event_record(
+            verb="import",
+            actor=by,
+            study=study,
+            target=source[:200],
+            payload={"items": len(items), "redactions": total, "by_rule": dict(scrubber.counts)},
+        )
+        if study.status == Study.Status.OPEN:
+            from .studies import assignments_extend
+
+            assignments_extend(study=study, by=by)
+    return ImportResult(
+        created=len(items),
+        redactions=total,
+        redactions_by_rule=dict(scrubber.counts),
+        items=items,
+    )
+
+
+def items_import_file(*, study: Study, raw: bytes, filename: str, by) -> ImportResult:
+    """Parse, validate and import an uploaded JSONL/CSV file; all rows or none."""
+    parsed = parse_import(raw, filename)
+    if parsed.errors:
+        raise ImportRejected(parsed.errors)
+    return items_import_records(study=study, records=parsed.records, by=by, source=filename)
+
+
+def items_import(*, study: Study, records: list[dict], by, source: str = "") -> ImportResult:
+    """Import already-structured records (used by generation runs): same checks as files."""
+    lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in records)
+    parsed = parse_import(lines.encode("utf-8"), "records.jsonl")
+    if parsed.errors:
+        raise ImportRejected(parsed.errors)
+    return items_import_records(study=study, records=parsed.records, by=by, source=source)

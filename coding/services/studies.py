@@ -1,0 +1,149 @@
+"""Study lifecycle: create, members, open (assigns work), and the sealed condition key."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from coding.assignment import Placement, assign
+from coding.models import Assignment, ConditionKey, Item, Membership, Rubric, Study
+
+from .errors import Conflict, ServiceError
+from .events import event_record
+
+Role = Membership.Role
+
+
+def study_create(
+    *,
+    name: str,
+    rubric: Rubric,
+    by,
+    coders_per_item: int = 2,
+    seed: int | None = None,
+    description: str = "",
+) -> Study:
+    """Create a draft study; its creator becomes its lead."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("The study needs a name.")
+    if coders_per_item < 2:
+        raise ServiceError("Each item needs at least two coders (k >= 2).")
+    with transaction.atomic():
+        study = Study.objects.create(
+            name=name[:200],
+            description=description,
+            rubric=rubric,
+            coders_per_item=coders_per_item,
+            seed=seed if seed is not None else secrets.randbelow(2**31),
+            created_by=by,
+        )
+        Membership.objects.create(study=study, user=by, role=Role.LEAD)
+        event_record(
+            verb="study_create",
+            actor=by,
+            study=study,
+            target=study.name,
+            payload={"rubric": str(rubric), "k": coders_per_item, "seed": study.seed},
+        )
+    return study
+
+
+def membership_add(*, study: Study, username: str, role: str, by) -> Membership:
+    """Add a member; a coder added to an open study receives only new work."""
+    if role not in Role.values:
+        raise ServiceError(f"Unknown role {role!r}.")
+    user = get_user_model().objects.filter(username=username.strip()).first()
+    if user is None:
+        raise ServiceError(f"No user named {username!r}.")
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            study=study, user=user, defaults={"role": role}
+        )
+        if not created:
+            raise ServiceError(f"{user.username} is already a {membership.get_role_display()}.")
+        event_record(
+            verb="member_add", actor=by, study=study, target=user.username, payload={"role": role}
+        )
+    return membership
+
+
+def _coders(study: Study) -> list[int]:
+    return list(
+        Membership.objects.filter(study=study, role=Role.CODER).values_list("user_id", flat=True)
+    )
+
+
+def _condition_labels(study: Study) -> list[tuple[int, str]]:
+    """(item id, condition label) for balancing; items without a key share one condition."""
+    labels = {
+        item_id: "|".join([model, scaffold, spec])
+        for item_id, model, scaffold, spec in ConditionKey.objects.filter(
+            item__study=study
+        ).values_list("item_id", "model", "scaffold", "specification")
+    }
+    item_ids = Item.objects.filter(study=study).values_list("pk", flat=True)
+    return [(pk, labels.get(pk, "")) for pk in item_ids]
+
+
+def assignments_extend(*, study: Study, by=None) -> int:
+    """Assign every unassigned item of an open study; existing work is never changed."""
+    coders = _coders(study)
+    if len(coders) < study.coders_per_item:
+        raise ServiceError(
+            f"The study needs at least {study.coders_per_item} coders to open "
+            f"(it has {len(coders)})."
+        )
+    existing = [
+        Placement(item=item_id, coder=coder_id, position=position)
+        for item_id, coder_id, position in Assignment.objects.filter(item__study=study).values_list(
+            "item_id", "coder_id", "position"
+        )
+    ]
+    placements = assign(
+        _condition_labels(study), coders, study.coders_per_item, study.seed, existing
+    )
+    Assignment.objects.bulk_create(
+        [Assignment(item_id=p.item, coder_id=p.coder, position=p.position) for p in placements],
+        batch_size=1000,
+    )
+    if placements:
+        event_record(
+            verb="assign",
+            actor=by,
+            study=study,
+            target=study.name,
+            payload={"assignments": len(placements)},
+        )
+    return len(placements)
+
+
+def study_open(*, study: Study, by) -> Study:
+    """Draft -> open: freeze the rubric and assign every item to k coders."""
+    with transaction.atomic():
+        if not Item.objects.filter(study=study).exists():
+            raise ServiceError("Import items before opening the study.")
+        updated = Study.objects.filter(pk=study.pk, status=Study.Status.DRAFT).update(
+            status=Study.Status.OPEN
+        )
+        if not updated:
+            raise Conflict("The study is not a draft any more; reload the page.")
+        Rubric.objects.filter(pk=study.rubric_id).update(frozen=True)
+        study.refresh_from_db()
+        assignments_extend(study=study, by=by)
+        event_record(verb="study_open", actor=by, study=study, target=study.name)
+    return study
+
+
+def condition_key_read(*, item: Item, by, reason: str = "view") -> ConditionKey | None:
+    """The sealed key of one item, for leads of an unblinded study; every read is logged."""
+    study = item.study
+    if study.status != Study.Status.UNBLINDED:
+        raise ServiceError("The condition key is sealed until the study is unblinded.")
+    key = ConditionKey.objects.filter(item=item).first()
+    event_record(
+        verb="key_view", actor=by, study=study, target=item.public_code, payload={"reason": reason}
+    )
+    return key
