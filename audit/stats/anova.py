@@ -223,9 +223,6 @@ def one_way(groups: Mapping[str, Sequence[float]]) -> OneWayResult:
     if ss_within <= RELATIVE_TOLERANCE * ss_total or df_within == 0:
         result.note = "no variance within scaffolds: F is undefined (infinite)"
         return result
-    if ss_between == 0.0:
-        result.F, result.p = 0.0, 1.0
-        return result
     f_value = (ss_between / df_between) / (ss_within / df_within)
     result.F = _clean(f_value)
     result.p = _clean(stats.f.sf(f_value, df_between, df_within))
