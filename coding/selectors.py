@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-from .models import Membership
+from django.db.models import Count, Q, QuerySet, Sum
+
+from .models import Assignment, Event, Item, Membership, Score, Study
 
 
 def membership_list_for_user(*, user) -> QuerySet[Membership]:
@@ -14,3 +17,108 @@ def membership_list_for_user(*, user) -> QuerySet[Membership]:
         .select_related("study", "study__rubric")
         .order_by("-study__created_at", "study__name")
     )
+
+
+def coder_queue(*, study: Study, coder) -> QuerySet[Assignment]:
+    """A coder's own assignments in their seeded order. Only their own data, nothing else."""
+    return (
+        Assignment.objects.filter(item__study=study, coder=coder)
+        .select_related("item")
+        .only("pk", "position", "status", "version", "item__public_code", "item__kind")
+        .order_by("position")
+    )
+
+
+def coder_progress(*, study: Study, coder) -> tuple[int, int]:
+    """(done, total) for this coder only."""
+    agg = Assignment.objects.filter(item__study=study, coder=coder).aggregate(
+        total=Count("pk"), done=Count("pk", filter=Q(status=Assignment.Status.SUBMITTED))
+    )
+    return agg["done"], agg["total"]
+
+
+def next_assignment(*, study: Study, coder) -> Assignment | None:
+    return (
+        Assignment.objects.filter(item__study=study, coder=coder, status=Assignment.Status.OPEN)
+        .select_related("item")
+        .order_by("position")
+        .first()
+    )
+
+
+def assignment_scores(*, assignment: Assignment) -> dict[str, Score]:
+    """The coder's own scores (draft or submitted) keyed by dimension code."""
+    scores = Score.objects.filter(assignment=assignment).select_related("dimension")
+    return {s.dimension.code: s for s in scores}
+
+
+@dataclass
+class CoderProgress:
+    username: str
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+
+def study_progress(*, study: Study) -> list[CoderProgress]:
+    """Per-coder progress for the lead (never shown to coders)."""
+    rows = (
+        Assignment.objects.filter(item__study=study)
+        .values("coder__username")
+        .annotate(total=Count("pk"), done=Count("pk", filter=Q(status=Assignment.Status.SUBMITTED)))
+        .order_by("coder__username")
+    )
+    return [CoderProgress(r["coder__username"], r["done"], r["total"]) for r in rows]
+
+
+def study_summary(*, study: Study) -> dict:
+    """Counts for the lead dashboard, computed (never maintained by hand)."""
+    items = Item.objects.filter(study=study).aggregate(
+        n=Count("pk"), redactions=Sum("redaction_count")
+    )
+    assignments = Assignment.objects.filter(item__study=study).aggregate(
+        n=Count("pk"), done=Count("pk", filter=Q(status=Assignment.Status.SUBMITTED))
+    )
+    fully = (
+        Item.objects.filter(study=study)
+        .annotate(
+            open_n=Count("assignments", filter=Q(assignments__status=Assignment.Status.OPEN)),
+            n=Count("assignments"),
+        )
+        .filter(open_n=0, n__gt=0)
+        .count()
+    )
+    return {
+        "items": items["n"],
+        "redactions": items["redactions"] or 0,
+        "assignments": assignments["n"],
+        "submitted": assignments["done"],
+        "items_complete": fully,
+    }
+
+
+def redaction_summary(*, study: Study) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for redactions in Item.objects.filter(study=study, redaction_count__gt=0).values_list(
+        "redactions", flat=True
+    ):
+        for rule, n in (redactions or {}).items():
+            totals[rule] = totals.get(rule, 0) + n
+    return dict(sorted(totals.items()))
+
+
+def design_matrix_rows(*, study: Study) -> Iterator[tuple[str, str, int]]:
+    """(item code, coder, position) for the lead's design-matrix download."""
+    yield from (
+        Assignment.objects.filter(item__study=study)
+        .order_by("coder__username", "position")
+        .values_list("item__public_code", "coder__username", "position")
+        .iterator(chunk_size=2000)
+    )
+
+
+def event_list(*, study: Study) -> QuerySet[Event]:
+    return Event.objects.filter(study=study).select_related("actor").order_by("-at", "-id")

@@ -1,5 +1,26 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views, views_lead
 
 app_name = "coding"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("new/", views_lead.study_create_view, name="study-create"),
+    path("rubrics/", views_lead.rubric_list, name="rubric-list"),
+    path(
+        "rubrics/<int:rubric_id>/export.json",
+        views_lead.rubric_export_view,
+        name="rubric-export",
+    ),
+    path("<int:study_id>/", views_lead.study_detail, name="study-detail"),
+    path("<int:study_id>/members/", views_lead.study_members, name="study-members"),
+    path("<int:study_id>/import/", views_lead.study_import, name="study-import"),
+    path("<int:study_id>/open/", views_lead.study_open_view, name="study-open"),
+    path("<int:study_id>/design-matrix.csv", views_lead.design_matrix, name="design-matrix"),
+    path("<int:study_id>/events/", views_lead.study_events, name="study-events"),
+    path("<int:study_id>/queue/", views.queue, name="queue"),
+    path("<int:study_id>/next/", views.next_item, name="next-item"),
+    path("<int:study_id>/items/<str:code>/", views.code_item, name="code-item"),
+    path("<int:study_id>/items/<str:code>/save/", views.save_item, name="save-item"),
+    path("<int:study_id>/items/<str:code>/submit/", views.submit_item, name="submit-item"),
+]

@@ -1,0 +1,28 @@
+from django import forms
+
+from .models import Membership, Rubric
+
+
+class StudyForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea, required=False)
+    rubric = forms.ModelChoiceField(queryset=Rubric.objects.all(), empty_label=None)
+    coders_per_item = forms.IntegerField(
+        min_value=2, max_value=10, initial=2, help_text="Each item is coded by k distinct coders."
+    )
+    seed = forms.IntegerField(
+        required=False, min_value=0, help_text="Random seed for assignment; blank = random."
+    )
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="JSONL or CSV; every row is checked before anything is saved.")
+
+
+class RubricImportForm(forms.Form):
+    file = forms.FileField(help_text="A rubric exported as JSON.")

@@ -1,0 +1,138 @@
+"""Coder-facing views: queue and coding page. Blind by construction: these views only
+read the coder's own assignment and the scrubbed item content, never the key or others."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from alignweb.permissions import access_assignment, access_study
+from coding.models import Membership
+
+from . import selectors
+from .services import Conflict, ServiceError, score_autosave, score_submit
+
+CODER = [Membership.Role.CODER]
+
+
+@login_required
+def queue(request: HttpRequest, study_id: int) -> HttpResponse:
+    study = access_study(request.user, study_id, roles=CODER)
+    done, total = selectors.coder_progress(study=study, coder=request.user)
+    assignments = selectors.coder_queue(study=study, coder=request.user)
+    return render(
+        request,
+        "coding/queue.html",
+        {"study": study, "assignments": assignments, "done": done, "total": total},
+    )
+
+
+@login_required
+def next_item(request: HttpRequest, study_id: int) -> HttpResponse:
+    study = access_study(request.user, study_id, roles=CODER)
+    assignment = selectors.next_assignment(study=study, coder=request.user)
+    if assignment is None:
+        messages.success(request, "All your items are coded. Thank you!")
+        return redirect("coding:queue", study.pk)
+    return redirect("coding:code-item", study.pk, assignment.item.public_code)
+
+
+def _values_from(post) -> dict[str, dict]:
+    values: dict[str, dict] = {}
+    for key in post:
+        if key.startswith("value_"):
+            values.setdefault(key[6:], {})["value"] = post.get(key)
+        elif key.startswith("rationale_"):
+            values.setdefault(key[10:], {})["rationale"] = post.get(key)
+    return values
+
+
+def _version(post) -> int:
+    try:
+        return int(post.get("version", ""))
+    except ValueError:
+        return -1
+
+
+def _page_context(request: HttpRequest, assignment, error: str = "") -> dict:
+    study = assignment.item.study
+    done, total = selectors.coder_progress(study=study, coder=request.user)
+    dimensions = study.rubric.dimensions.prefetch_related("levels")
+    return {
+        "study": study,
+        "assignment": assignment,
+        "item": assignment.item,
+        "dimensions": dimensions,
+        "scores": selectors.assignment_scores(assignment=assignment),
+        "done": done,
+        "total": total,
+        "error": error,
+        "locked": assignment.status == assignment.Status.SUBMITTED,
+    }
+
+
+def _own_assignment(request: HttpRequest, study_id: int, code: str):
+    """The coder's assignment for ``code`` inside this study, or 404."""
+    study = access_study(request.user, study_id, roles=CODER)
+    assignment = access_assignment(request.user, code)
+    if assignment.item.study_id != study.pk:
+        raise Http404("No such item.")
+    return study, assignment
+
+
+@login_required
+def code_item(request: HttpRequest, study_id: int, code: str) -> HttpResponse:
+    _study, assignment = _own_assignment(request, study_id, code)
+    return render(request, "coding/code_item.html", _page_context(request, assignment))
+
+
+@login_required
+@require_POST
+def save_item(request: HttpRequest, study_id: int, code: str) -> HttpResponse:
+    """htmx autosave of a draft; 409 when another tab saved first."""
+    _study, assignment = _own_assignment(request, study_id, code)
+    status, error = 200, ""
+    try:
+        assignment = score_autosave(
+            assignment=assignment,
+            values=_values_from(request.POST),
+            expected_version=_version(request.POST),
+            by=request.user,
+        )
+    except Conflict as exc:
+        status, error = 409, str(exc)
+    except ServiceError as exc:
+        status, error = 400, str(exc)
+    return render(
+        request,
+        "coding/_partials/save_state.html",
+        {"assignment": assignment, "error": error, "conflict": status == 409},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def submit_item(request: HttpRequest, study_id: int, code: str) -> HttpResponse:
+    study, assignment = _own_assignment(request, study_id, code)
+    try:
+        score_submit(
+            assignment=assignment,
+            values=_values_from(request.POST),
+            expected_version=_version(request.POST),
+            by=request.user,
+        )
+    except Conflict as exc:
+        assignment.refresh_from_db()
+        ctx = _page_context(request, assignment, error=str(exc))
+        return render(request, "coding/code_item.html", ctx, status=409)
+    except ServiceError as exc:
+        ctx = _page_context(request, assignment, error=str(exc))
+        ctx["posted"] = _values_from(request.POST)
+        return render(request, "coding/code_item.html", ctx, status=400)
+    messages.success(request, f"Item {code} submitted.")
+    return redirect(reverse("coding:next-item", args=[study.pk]))

@@ -1,0 +1,187 @@
+"""Lead views: create a study, members, import, open, progress, design matrix, events."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from alignweb.permissions import LEADS, access_study
+from coding.models import Membership, Rubric
+
+from . import selectors
+from .csvsafe import csv_lines
+from .forms import ImportForm, MemberForm, RubricImportForm, StudyForm
+from .services import (
+    ImportRejected,
+    ServiceError,
+    event_record,
+    items_import_file,
+    membership_add,
+    rubric_create_from_data,
+    rubric_export,
+    study_create,
+    study_open,
+)
+
+
+def can_create_studies(user) -> bool:
+    return user.is_staff or Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()
+
+
+def _require_creator(user) -> None:
+    if not can_create_studies(user):
+        raise Http404("Not found.")
+
+
+@login_required
+def study_create_view(request: HttpRequest) -> HttpResponse:
+    _require_creator(request.user)
+    form = StudyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            study = study_create(
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                rubric=form.cleaned_data["rubric"],
+                coders_per_item=form.cleaned_data["coders_per_item"],
+                seed=form.cleaned_data["seed"],
+                by=request.user,
+            )
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Study created. Add coders and import items next.")
+            return redirect("coding:study-detail", study.pk)
+    return render(request, "coding/study_form.html", {"form": form})
+
+
+def _lead_context(request: HttpRequest, study, tab: str) -> dict:
+    return {"study": study, "tab": tab, "summary": selectors.study_summary(study=study)}
+
+
+@login_required
+def study_detail(request: HttpRequest, study_id: int) -> HttpResponse:
+    study = access_study(request.user, study_id, roles=LEADS)
+    ctx = _lead_context(request, study, "overview")
+    ctx.update(
+        progress=selectors.study_progress(study=study),
+        redactions=selectors.redaction_summary(study=study),
+        coders=study.memberships.filter(role=Membership.Role.CODER).count(),
+    )
+    return render(request, "coding/study_detail.html", ctx)
+
+
+@login_required
+def study_members(request: HttpRequest, study_id: int) -> HttpResponse:
+    study = access_study(request.user, study_id, roles=LEADS)
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership_add(study=study, by=request.user, **form.cleaned_data)
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Added {form.cleaned_data['username']}.")
+            return redirect("coding:study-members", study.pk)
+    ctx = _lead_context(request, study, "members")
+    ctx.update(
+        form=form,
+        members=study.memberships.select_related("user").order_by("role", "user__username"),
+    )
+    return render(request, "coding/study_members.html", ctx)
+
+
+@login_required
+def study_import(request: HttpRequest, study_id: int) -> HttpResponse:
+    study = access_study(request.user, study_id, roles=LEADS)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            result = items_import_file(
+                study=study, raw=upload.read(), filename=upload.name, by=request.user
+            )
+        except ImportRejected as exc:
+            errors, status = exc.errors, 400
+            messages.error(request, str(exc))
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+            status = 400
+        else:
+            messages.success(
+                request,
+                f"Imported {result.created} items; {result.redactions} redactions made.",
+            )
+            return redirect("coding:study-detail", study.pk)
+    ctx = _lead_context(request, study, "import")
+    ctx.update(form=form, errors=errors[:500], more_errors=max(0, len(errors) - 500))
+    return render(request, "coding/study_import.html", ctx, status=status)
+
+
+@login_required
+@require_POST
+def study_open_view(request: HttpRequest, study_id: int) -> HttpResponse:
+    study = access_study(request.user, study_id, roles=LEADS)
+    try:
+        study_open(study=study, by=request.user)
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Study opened: every item is assigned to its coders.")
+    return redirect("coding:study-detail", study.pk)
+
+
+@login_required
+def design_matrix(request: HttpRequest, study_id: int) -> StreamingHttpResponse:
+    study = access_study(request.user, study_id, roles=LEADS)
+    event_record(verb="export", actor=request.user, study=study, target="design_matrix")
+    rows = selectors.design_matrix_rows(study=study)
+    response = StreamingHttpResponse(
+        csv_lines(["item", "coder", "position"], rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-design.csv"'
+    return response
+
+
+@login_required
+def study_events(request: HttpRequest, study_id: int) -> HttpResponse:
+    study = access_study(request.user, study_id, roles=LEADS)
+    ctx = _lead_context(request, study, "events")
+    ctx["events"] = selectors.event_list(study=study)[:500]
+    return render(request, "coding/study_events.html", ctx)
+
+
+@login_required
+def rubric_list(request: HttpRequest) -> HttpResponse:
+    _require_creator(request.user)
+    form = RubricImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            data = json.loads(form.cleaned_data["file"].read().decode("utf-8"))
+            rubric = rubric_create_from_data(data=data, by=request.user)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            form.add_error("file", "The file is not valid UTF-8 JSON.")
+        except ServiceError as exc:
+            form.add_error("file", str(exc))
+        else:
+            messages.success(request, f"Imported rubric {rubric}.")
+            return redirect("coding:rubric-list")
+    rubrics = Rubric.objects.prefetch_related("dimensions__levels").order_by("name", "-version")
+    return render(request, "coding/rubric_list.html", {"rubrics": rubrics, "form": form})
+
+
+@login_required
+def rubric_export_view(request: HttpRequest, rubric_id: int) -> HttpResponse:
+    _require_creator(request.user)
+    rubric = get_object_or_404(Rubric, pk=rubric_id)
+    body = json.dumps(rubric_export(rubric=rubric), indent=2, ensure_ascii=False)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="rubric-{rubric.pk}.json"'
+    return response
