@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views, views_lead
+from .urls_reconcile import urlpatterns as reconcile_patterns
 
 app_name = "coding"
 
@@ -24,3 +25,5 @@ urlpatterns = [
     path("<int:study_id>/items/<str:code>/save/", views.save_item, name="save-item"),
     path("<int:study_id>/items/<str:code>/submit/", views.submit_item, name="submit-item"),
 ]
+
+urlpatterns += reconcile_patterns

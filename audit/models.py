@@ -1,0 +1,50 @@
+"""Analysis-side models: agreement snapshots over time and the benchmark registry."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AgreementSnapshot(models.Model):
+    """Precomputed agreement results for a study (written by a Celery task)."""
+
+    study = models.ForeignKey(
+        "coding.Study", on_delete=models.CASCADE, related_name="agreement_snapshots"
+    )
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    n_submitted = models.PositiveIntegerField(default=0)
+    results = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        get_latest_by = "at"
+
+    def __str__(self) -> str:
+        return f"agreement for {self.study_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Benchmark(models.Model):
+    class ClaimLevel(models.TextChoices):
+        MODEL = "model", "Model"
+        RESPONSE = "response", "Response"
+        INTERACTION = "interaction", "Interaction"
+        DEPLOYMENT = "deployment", "Deployment"
+
+    name = models.CharField(max_length=200, unique=True)
+    citation = models.TextField(blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    url = models.URLField(blank=True)
+    claim_level = models.CharField(max_length=12, choices=ClaimLevel.choices, blank=True)
+    description = models.TextField(blank=True, help_text="What coders read when auditing it.")
+    notes = models.TextField(blank=True)
+    builtin = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
