@@ -6,7 +6,8 @@
 Input: a CSV with header ``item,coder,value`` and an optional ``dimension`` column; an
 empty value is a missing rating. ``--categories`` is the ordered category list; by
 default the sorted distinct values (numeric order when every value is a number).
-Output: ``{"dimensions": {"<dimension or _all>": {...}}}``, each entry as documented in
+Output: ``{"dimensions": {"<dimension or _all>": {...}}}`` (dimensions in natural order,
+D2 before D10), each entry as documented in
 ``audit.stats.agreement.agreement_report``. ``--bootstrap 0`` gives null for every CI.
 Bad input exits with status 1 and one line on stderr.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +50,7 @@ class Command(BaseCommand):
         categories, as_category = resolve_categories(options["categories"], raw)
         dimensions = {
             name: [(item, coder, as_category(value, line)) for item, coder, value, line in rows]
-            for name, rows in raw.items()
+            for name, rows in sorted(raw.items(), key=lambda pair: _natural_key(pair[0]))
         }
         try:
             report = agreement_reports(
@@ -59,8 +61,16 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(report, allow_nan=False))
 
 
+def _natural_key(name: str) -> list[Any]:
+    """D2 before D10."""
+    return [
+        (0, int(part), "") if part.isdecimal() else (1, 0, part)
+        for part in re.split(r"(\d+)", name)
+    ]
+
+
 def read_ratings(path: Path) -> dict[str, list[RawRating]]:
-    """Rows grouped by dimension, in order of first appearance; errors as CommandError."""
+    """Rows grouped by dimension; errors as CommandError."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             return _parse(csv.reader(handle))

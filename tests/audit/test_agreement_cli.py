@@ -1,0 +1,224 @@
+"""`manage.py agreement`: the JSON contract, options, and one-line errors on bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from audit.stats.agreement import COEFFICIENTS, agreement_report
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = ["n_items", "n_coders", *COEFFICIENTS, "ci", "warnings"]
+
+
+def write(tmp_path: Path, text: str, name: str = "ratings.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(path: Path, *extra: str) -> dict:
+    out = io.StringIO()
+    call_command("agreement", "--input", str(path), *extra, "--format", "json", stdout=out)
+    text = out.getvalue()
+    assert "NaN" not in text and "Infinity" not in text
+    return json.loads(text)
+
+
+def two_coder_rows(n_items: int, seed: int, dimension: str | None = None) -> list[tuple]:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, n_items)
+    rows = []
+    for i in range(n_items):
+        for coder in ("ann", "bob"):
+            value = truth[i] if rng.random() < 0.7 else rng.integers(0, 3)
+            value = "" if rng.random() < 0.05 else str(value)
+            rows.append((f"T-{i}", coder, value, dimension))
+    return rows
+
+
+def to_csv(rows: list[tuple], with_dimension: bool) -> str:
+    header = "item,coder,value,dimension" if with_dimension else "item,coder,value"
+    lines = [",".join(r if with_dimension else r[:3]) for r in rows]
+    return "\n".join([header, *lines]) + "\n"
+
+
+def test_contract_per_dimension_matches_the_pure_api(tmp_path):
+    rows = two_coder_rows(60, 1, "D10") + two_coder_rows(45, 2, "D2")
+    out = run(write(tmp_path, to_csv(rows, True)), "--bootstrap", "200", "--seed", "3")
+    assert list(out) == ["dimensions"]
+    assert list(out["dimensions"]) == ["D2", "D10"]  # natural order
+    for dimension in ("D2", "D10"):
+        got = out["dimensions"][dimension]
+        assert list(got) == KEYS
+        expected = agreement_report(
+            [(i, c, int(v) if v else None) for i, c, v, d in rows if d == dimension],
+            [0, 1, 2],
+            n_boot=200,
+            seed=3,
+        )
+        assert got == json.loads(json.dumps(expected))
+        assert got["n_coders"] == 2 and isinstance(got["n_items"], int)
+        assert all(isinstance(got["ci"][name], list) for name in COEFFICIENTS)
+
+
+def test_without_dimension_column_everything_is_all(tmp_path):
+    out = run(write(tmp_path, to_csv(two_coder_rows(40, 4), False)), "--bootstrap", "0")
+    assert list(out["dimensions"]) == ["_all"]
+    report = out["dimensions"]["_all"]
+    assert report["n_items"] == 40
+    assert report["ci"] == {name: None for name in COEFFICIENTS}  # --bootstrap 0
+
+
+def test_seed_makes_intervals_reproducible(tmp_path):
+    path = write(tmp_path, to_csv(two_coder_rows(50, 5), False))
+    a = run(path, "--bootstrap", "100", "--seed", "7")
+    b = run(path, "--bootstrap", "100", "--seed", "7")
+    c = run(path, "--bootstrap", "100", "--seed", "8")
+    assert a == b and a != c
+
+
+def test_default_categories_sort_numerically(tmp_path):
+    # Default categories: 2 < 10 < 100 as numbers (as text "10" < "100" < "2").
+    rows = [("1", "a", "2"), ("1", "b", "10"), ("2", "a", "10"), ("2", "b", "100")]
+    rows += [("3", "a", "2"), ("3", "b", "2"), ("4", "a", "100"), ("4", "b", "100")]
+    rows += [("5", "a", "2"), ("5", "b", "100")]
+    path = write(tmp_path, "item,coder,value\n" + "\n".join(",".join(r) for r in rows))
+    default = run(path, "--bootstrap", "0")
+    numeric = run(path, "--bootstrap", "0", "--categories", "2,10,100")
+    textual = run(path, "--bootstrap", "0", "--categories", "10,100,2")
+    assert default == numeric
+    key = "cohen_kappa_quadratic"
+    assert default["dimensions"]["_all"][key] == pytest.approx(0.375)  # sklearn, ranks 2 < 10 < 100
+    assert textual["dimensions"]["_all"][key] == pytest.approx(0.0)
+
+
+def test_declared_categories_count_unused_ones(tmp_path):
+    rows = [(str(i), c, str(i % 2)) for i in range(40) for c in "ab"]
+    path = write(tmp_path, "item,coder,value\n" + "\n".join(",".join(r) for r in rows))
+    report = run(path, "--categories", "0,1,2", "--bootstrap", "0")["dimensions"]["_all"]
+    assert any("category 2 was never used" in w for w in report["warnings"])
+    assert report["pabak"] == pytest.approx(1.0)
+
+
+def test_text_categories_and_missing_values(tmp_path):
+    text = (
+        "dimension,item,coder,value\n"
+        "D1,x,a,absent\nD1,x,b,present\nD1,y,a,partial\nD1,y,b,\nD1,z,a,present\nD1,z,b,present\n"
+    )
+    path = write(tmp_path, text)
+    report = run(path, "--categories", "absent,partial,present", "--bootstrap", "0")
+    d1 = report["dimensions"]["D1"]
+    assert d1["n_items"] == 3 and d1["percent_agreement"] == pytest.approx(0.5)
+
+
+def test_three_coders_null_the_two_coder_family(tmp_path):
+    rows = [(str(i), c, str((i + (c == "c")) % 3)) for i in range(35) for c in "abc"]
+    path = write(tmp_path, "item,coder,value\n" + "\n".join(",".join(r) for r in rows))
+    report = run(path, "--bootstrap", "50")["dimensions"]["_all"]
+    assert report["n_coders"] == 3
+    assert report["cohen_kappa"] is None and report["ci"]["cohen_kappa"] is None
+    assert report["fleiss_kappa"] is not None
+    assert any("exactly two coders" in w for w in report["warnings"])
+
+
+def test_single_category_data_gives_nulls_not_nan(tmp_path):
+    rows = [(str(i), c, "1") for i in range(30) for c in "ab"]
+    path = write(tmp_path, "item,coder,value\n" + "\n".join(",".join(r) for r in rows))
+    report = run(path, "--categories", "0,1", "--bootstrap", "100")["dimensions"]["_all"]
+    assert report["cohen_kappa"] is None and report["krippendorff_alpha_nominal"] is None
+    assert report["gwet_ac1"] == 1.0
+
+
+BAD_INPUTS = {
+    "missing column": ("item,coder\n1,a\n", (), "missing column: value"),
+    "value not in categories": (
+        "item,coder,value\n1,a,0\n1,b,7\n",
+        ("--categories", "0,1,2"),
+        "line 3: value '7' is not one of the categories 0, 1, 2",
+    ),
+    "non-numeric value": (
+        "item,coder,value\n1,a,0\n1,b,high\n",
+        ("--categories", "0,1,2"),
+        "line 3: value 'high'",
+    ),
+    "empty file": ("", (), "the input file is empty"),
+    "header only": ("item,coder,value\n", (), "header but no ratings"),
+    "duplicate rating": ("item,coder,value\n1,a,0\n1,a,1\n", (), "rated twice"),
+    "ragged row": ("item,coder,value\n1,a\n", (), "line 2: expected 3 fields"),
+    "all missing": ("item,coder,value\n1,a,\n", (), "pass --categories"),
+    "negative bootstrap": ("item,coder,value\n1,a,0\n", ("--bootstrap", "-1"), "--bootstrap"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+def test_bad_input_raises_command_error(tmp_path, case):
+    text, extra, message = BAD_INPUTS[case]
+    with pytest.raises(CommandError, match=message.replace("(", r"\(")):
+        run(write(tmp_path, text), *extra)
+
+
+def test_unreadable_inputs_raise_command_error(tmp_path):
+    with pytest.raises(CommandError, match="cannot read .*No such file"):
+        run(tmp_path / "absent.csv")
+    with pytest.raises(CommandError, match="cannot read"):
+        run(tmp_path)  # a directory
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"item,coder,value\n\xff\xfe\x00,a,1\n")
+    with pytest.raises(CommandError, match="not UTF-8"):
+        run(binary)
+
+
+def _manage(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", "agreement", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "item,coder\n1,a\n",  # missing column
+        "item,coder,value\n1,a,0\n1,b,9\n",  # value not in categories
+        "",  # empty file
+        b"item,coder,value\n\xff,a,1\n",  # not UTF-8
+    ],
+    ids=["missing-column", "unknown-value", "empty", "not-utf8"],
+)
+def test_process_exits_non_zero_with_one_line_on_stderr(tmp_path, text):
+    path = tmp_path / "bad.csv"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    result = _manage("--input", str(path), "--categories", "0,1,2", "--format", "json")
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("CommandError: "), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_process_missing_file_and_success(tmp_path):
+    result = _manage("--input", str(tmp_path / "nope.csv"), "--format", "json")
+    assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
+    path = write(tmp_path, to_csv(two_coder_rows(30, 9, "D1"), True))
+    result = _manage("--input", str(path), "--bootstrap", "50", "--seed", "1", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)["dimensions"]["D1"]
+    assert list(report) == KEYS
