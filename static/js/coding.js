@@ -68,5 +68,21 @@
     if (state) { state.textContent = "Not saved: connection problem. Your answers are still on this page."; state.classList.add("error"); }
   });
 
+  // Submitting while an autosave is in flight would race its version bump: wait for it.
+  let submitWhenIdle = null;
+  form.addEventListener("submit", (event) => {
+    if (form.classList.contains("htmx-request")) {
+      event.preventDefault();
+      submitWhenIdle = event.submitter || document.getElementById("submit-btn");
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", () => {
+    if (submitWhenIdle && !form.classList.contains("htmx-request")) {
+      const button = submitWhenIdle;
+      submitWhenIdle = null;
+      form.requestSubmit(button);
+    }
+  });
+
   focusDim(firstUnscored());
 })();
