@@ -1,0 +1,76 @@
+"""50 threads fetching the next item and submitting at once, on PostgreSQL."""
+
+import random
+import threading
+
+import pytest
+from django.db import connection
+
+from coding.models import Assignment, Membership, Score
+from coding.selectors import next_assignment
+from coding.services import Conflict, items_import, score_submit, study_open
+from tests.coding.conftest import make_records
+from tests.factories import MembershipFactory, UserFactory, make_personas
+
+
+@pytest.mark.services
+def test_fifty_threads_lose_and_duplicate_nothing(transactional_db, require_postgres):
+    p = make_personas()
+    coders = [p.coder_a, p.coder_b]
+    for i in range(8):
+        user = UserFactory(username=f"load-coder-{i}")
+        MembershipFactory(study=p.study, user=user, role=Membership.Role.CODER)
+        coders.append(user)
+    items_import(study=p.study, records=make_records(100), by=p.lead)
+    study_open(study=p.study, by=p.lead)
+    dims = list(p.study.rubric.dimensions.values_list("code", flat=True))
+    accepted: dict[int, dict] = {}
+    conflicts = []
+    errors = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(50)
+
+    def worker(n: int) -> None:
+        coder = coders[n % len(coders)]  # five threads per coder: five open tabs
+        rng = random.Random(n)
+        try:
+            barrier.wait()
+            while True:
+                a = next_assignment(study=p.study, coder=coder)
+                if a is None:
+                    return
+                values = {d: {"value": rng.randint(0, 2), "rationale": f"t{n} {d}"} for d in dims}
+                try:
+                    score_submit(assignment=a, values=values, expected_version=a.version,
+                                 by=coder)
+                except Conflict:
+                    with lock:
+                        conflicts.append(a.pk)
+                    continue
+                with lock:
+                    assert a.pk not in accepted, "an assignment was accepted twice"
+                    accepted[a.pk] = values
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors[:3]
+    assignments = Assignment.objects.filter(item__study=p.study)
+    assert assignments.count() == 200
+    assert assignments.filter(status="submitted").count() == 200
+    assert len(accepted) == 200
+    for a_pk, values in accepted.items():
+        stored = {
+            code: {"value": v, "rationale": r}
+            for code, v, r in Score.objects.filter(assignment_id=a_pk).values_list(
+                "dimension__code", "value", "rationale"
+            )
+        }
+        assert stored == values  # the accepted submission is exactly what is stored
+    assert Score.objects.filter(assignment__item__study=p.study).count() == 200 * len(dims)
