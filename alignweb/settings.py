@@ -203,6 +203,10 @@ ENDPOINT_HOST_ALLOWLIST = env_list("ENDPOINT_HOST_ALLOWLIST", ["127.0.0.1", "loc
 
 GIT_COMMIT = env_str("GIT_COMMIT")
 
+# Extra regular expressions scrubbed from coder-facing text (comma-separated), on top of
+# the built-in model, vendor, self-identification and provider-id rules (coding/blinding.py).
+BLINDING_EXTRA_PATTERNS = env_list("BLINDING_EXTRA_PATTERNS", [])
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
