@@ -1,5 +1,27 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "transcripts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.run_list, name="run-list"),
+    path("runs/new/", views.run_create, name="run-create"),
+    path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
+    path("runs/<int:run_id>/progress/", views.run_progress, name="run-progress"),
+    path("runs/<int:run_id>/cancel/", views.run_cancel, name="run-cancel"),
+    path("runs/<int:run_id>/resume/", views.run_resume, name="run-resume"),
+    path("runs/<int:run_id>/retry-failed/", views.run_retry_failed, name="run-retry-failed"),
+    path("runs/<int:run_id>/to-study/", views.run_to_study, name="run-to-study"),
+    path("runs/<int:run_id>/card.md", views.run_card, {"fmt": "md"}, name="run-card-md"),
+    path("runs/<int:run_id>/card.json", views.run_card, {"fmt": "json"}, name="run-card-json"),
+    path("runs/<int:run_id>/transcripts/", views.transcript_list, name="transcript-list"),
+    path(
+        "runs/<int:run_id>/transcripts/<int:transcript_id>/",
+        views.transcript_detail,
+        name="transcript-detail",
+    ),
+    path("endpoints/", views.endpoint_list, name="endpoint-list"),
+    path("endpoints/new/", views.endpoint_create, name="endpoint-create"),
+    path("library/", views.library, name="library"),
+]

@@ -1,0 +1,119 @@
+"""OpenAI-compatible chat completions (OpenAI, vLLM, Ollama, llama.cpp servers) via ``openai``."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import openai
+import pydantic
+
+from .base import (
+    Completion,
+    FinalError,
+    GenerationConfig,
+    Message,
+    RetryableError,
+    elapsed_ms,
+    http_client,
+    scrub,
+    split_params,
+    status_error,
+)
+
+# Parsing failures of a 200 response: the body was truncated or not the documented shape.
+INVALID_RESPONSE = (json.JSONDecodeError, pydantic.ValidationError, IndexError, AttributeError)
+
+
+def error_detail(body: object, fallback: str) -> str:
+    """The human part of an error body: ``{"error": {"message": ...}}`` in both APIs."""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return fallback
+
+
+class OpenAIProvider:
+    sdk_name = f"openai {openai.__version__}"
+
+    def __init__(self, *, base_url: str, model: str, api_key: str | None) -> None:
+        self.base_url = base_url
+        self.model = model
+        # Local servers need no key, but the SDK insists on one; the placeholder is not a secret.
+        self.api_key = api_key or "no-key"
+
+    def request_params(self, messages: list[Message], config: GenerationConfig) -> dict[str, Any]:
+        """Everything sent besides model and messages (named arguments and extra body)."""
+        params: dict[str, Any] = {}
+        for name in ("temperature", "top_p", "max_tokens", "seed"):
+            value = getattr(config, name)
+            if value is not None:
+                params[name] = value
+        if config.stop:
+            params["stop"] = list(config.stop)
+        params.update(config.extra)
+        return params
+
+    def complete(self, messages: list[Message], config: GenerationConfig) -> Completion:
+        start = time.monotonic()
+        client = openai.OpenAI(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=config.timeout,
+            http_client=http_client(),
+        )
+        create = client.chat.completions.with_raw_response.create
+        named, extra = split_params(
+            client.chat.completions.create, self.request_params(messages, config)
+        )
+        try:
+            raw = create(model=self.model, messages=messages, extra_body=extra or None, **named)
+            request_id = raw.headers.get("x-request-id")
+            result = raw.parse()
+            choice = result.choices[0]
+            text = choice.message.content or ""
+        except openai.APITimeoutError:
+            raise RetryableError(
+                f"Timed out after {config.timeout:g} s", latency_ms=elapsed_ms(start)
+            )
+        except openai.APIConnectionError as exc:
+            raise RetryableError(
+                scrub(f"Connection error to {self.base_url}: {exc.__cause__ or exc}", self.api_key),
+                latency_ms=elapsed_ms(start),
+            )
+        except openai.APIResponseValidationError:
+            raise RetryableError(
+                "Invalid response (does not match the API schema)", latency_ms=elapsed_ms(start)
+            )
+        except openai.APIStatusError as exc:
+            raise status_error(
+                exc.status_code,
+                scrub(error_detail(exc.body, exc.message), self.api_key),
+                headers=exc.response.headers,
+                request_id=exc.request_id,
+                latency_ms=elapsed_ms(start),
+                model=self.model,
+            )
+        except INVALID_RESPONSE as exc:
+            raise RetryableError(
+                f"Invalid or truncated response ({type(exc).__name__})",
+                latency_ms=elapsed_ms(start),
+            )
+        except openai.OpenAIError as exc:
+            raise FinalError(scrub(f"OpenAI SDK error: {exc}", self.api_key))
+        usage = result.usage
+        return Completion(
+            text=text,
+            served_model=result.model or self.model,
+            request_id=request_id,
+            response_id=result.id,
+            finish_reason=choice.finish_reason,
+            input_tokens=(usage.prompt_tokens if usage else 0) or 0,
+            output_tokens=(usage.completion_tokens if usage else 0) or 0,
+            latency_ms=elapsed_ms(start),
+            sdk=self.sdk_name,
+            extra_body=tuple(sorted(extra)),
+        )

@@ -1,0 +1,243 @@
+"""Generation pages (HTML + htmx). Thin: permission getter, service or selector, render."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from coding.services import ServiceError
+
+from . import selectors, services
+from .forms import EndpointForm, RunForm, StudyFromRunForm
+from .models import GenerationRun
+from .permissions import access_run, require_generation_user
+from .runcard import build_run_card, run_card_markdown
+
+
+def _progress_context(run: GenerationRun) -> dict:
+    return {"run": run, "progress": selectors.run_progress(run=run)}
+
+
+@login_required
+@require_GET
+def run_list(request: HttpRequest) -> HttpResponse:
+    require_generation_user(request.user)
+    return render(
+        request,
+        "transcripts/run_list.html",
+        {
+            "runs": selectors.run_list(user=request.user),
+            "endpoints": selectors.endpoint_list(user=request.user),
+        },
+    )
+
+
+@login_required
+def run_create(request: HttpRequest) -> HttpResponse:
+    require_generation_user(request.user)
+    form = RunForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = services.run_create(
+                by=request.user,
+                name=data["name"],
+                endpoints=data["endpoints"],
+                scaffolds=data["scaffolds"],
+                prompt_set=data["prompt_set"],
+                replicates=data["replicates"],
+                max_prompts=data.get("max_prompts"),
+                config=form.config(),
+            )
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Run started: {run.transcripts.count()} cells queued.")
+            return redirect("transcripts:run-detail", run_id=run.pk)
+    has_endpoints = form.fields["endpoints"].queryset.exists()
+    return render(
+        request, "transcripts/run_form.html", {"form": form, "has_endpoints": has_endpoints}
+    )
+
+
+@login_required
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = access_run(request.user, run_id)
+    context = _progress_context(run) | {
+        "study_form": StudyFromRunForm(initial={"name": f"{run.name} (coding)"}),
+        "endpoints": run.endpoints.order_by("name"),
+        "scaffolds": run.scaffolds.order_by("code"),
+        "study_url": _study_url(run),
+    }
+    return render(request, "transcripts/run_detail.html", context)
+
+
+@login_required
+@require_GET
+def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The htmx partial polled while a run is going; it stops polling once finished."""
+    run = access_run(request.user, run_id)
+    context = _progress_context(run) | {
+        "study_form": StudyFromRunForm(initial={"name": f"{run.name} (coding)"}),
+        "study_url": _study_url(run),
+    }
+    return render(request, "transcripts/_partials/run_progress.html", context)
+
+
+def _study_url(run: GenerationRun) -> str | None:
+    if not run.study_id:
+        return None
+    try:
+        return reverse("coding:study-detail", args=[run.study_id])
+    except NoReverseMatch:
+        return None
+
+
+def _action(request: HttpRequest, run_id: int, action, done: str) -> HttpResponse:
+    run = access_run(request.user, run_id)
+    try:
+        result = action(run=run, by=request.user)
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        count = result if isinstance(result, int) else None
+        messages.success(request, done.format(count=count))
+    return redirect("transcripts:run-detail", run_id=run.pk)
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    return _action(request, run_id, services.run_cancel, "Run cancelled; no new cells start.")
+
+
+@login_required
+@require_POST
+def run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
+    return _action(request, run_id, services.run_resume, "Resumed: {count} unfinished cells.")
+
+
+@login_required
+@require_POST
+def run_retry_failed(request: HttpRequest, run_id: int) -> HttpResponse:
+    return _action(request, run_id, services.run_retry_failed, "Retrying {count} failed cells.")
+
+
+@login_required
+@require_POST
+def run_to_study(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = access_run(request.user, run_id)
+    form = StudyFromRunForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the study a name and at least two coders per item.")
+        return redirect("transcripts:run-detail", run_id=run.pk)
+    try:
+        study = services.run_to_study(
+            run=run,
+            by=request.user,
+            name=form.cleaned_data["name"],
+            coders_per_item=form.cleaned_data["coders_per_item"],
+        )
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+        return redirect("transcripts:run-detail", run_id=run.pk)
+    messages.success(
+        request,
+        f"Study “{study.name}” created with {study.items.count()} blinded items. "
+        "Add coders, then open it.",
+    )
+    url = _study_url(run)
+    return redirect(url) if url else redirect("transcripts:run-detail", run_id=run.pk)
+
+
+@login_required
+@require_GET
+def run_card(request: HttpRequest, run_id: int, fmt: str) -> HttpResponse:
+    run = access_run(request.user, run_id)
+    card = build_run_card(run)
+    filename = f"run-{run.pk}-card.{fmt}"
+    if fmt == "json":
+        response = JsonResponse(card, json_dumps_params={"indent": 2})
+    else:
+        response = HttpResponse(
+            run_card_markdown(card), content_type="text/markdown; charset=utf-8"
+        )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def transcript_list(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = access_run(request.user, run_id)
+    return render(
+        request,
+        "transcripts/transcript_list.html",
+        {"run": run, "transcripts": selectors.transcript_list(run=run)},
+    )
+
+
+@login_required
+@require_GET
+def transcript_detail(request: HttpRequest, run_id: int, transcript_id: int) -> HttpResponse:
+    run = access_run(request.user, run_id)
+    transcript = selectors.transcript_get(run=run, transcript_id=transcript_id)
+    if transcript is None:
+        raise Http404("No such transcript.")
+    return render(
+        request,
+        "transcripts/transcript_detail.html",
+        {
+            "run": run,
+            "t": transcript,
+            "provenance_json": json.dumps(transcript.provenance, indent=2),
+            "attempt_log": transcript.attempt_log,
+        },
+    )
+
+
+@login_required
+@require_GET
+def endpoint_list(request: HttpRequest) -> HttpResponse:
+    require_generation_user(request.user)
+    return render(
+        request,
+        "transcripts/endpoint_list.html",
+        {"endpoints": selectors.endpoint_list(user=request.user)},
+    )
+
+
+@login_required
+def endpoint_create(request: HttpRequest) -> HttpResponse:
+    require_generation_user(request.user)
+    form = EndpointForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint = services.endpoint_create(by=request.user, **form.cleaned_data)
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Endpoint “{endpoint.name}” saved.")
+            return redirect("transcripts:endpoint-list")
+    return render(request, "transcripts/endpoint_form.html", {"form": form})
+
+
+@login_required
+@require_GET
+def library(request: HttpRequest) -> HttpResponse:
+    require_generation_user(request.user)
+    prompt_sets = list(selectors.prompt_set_list())
+    for prompt_set in prompt_sets:
+        prompt_set.current = selectors.prompt_list_current(prompt_set)
+    return render(
+        request,
+        "transcripts/library.html",
+        {"scaffolds": selectors.scaffold_list_current(), "prompt_sets": prompt_sets},
+    )
