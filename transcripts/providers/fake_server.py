@@ -168,7 +168,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.counts[key] += 1
             call = self.state.counts[key]
             serial = next(self.state.ids)
-            record = RecordedRequest(path, dict(self.headers), body, key, call)
+            record = RecordedRequest(
+                path, {k.lower(): v for k, v in self.headers.items()}, body, key, call
+            )
             self.state.log.append(record)
         if cfg.latency:
             time.sleep(cfg.latency)
@@ -230,7 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
         for stop in [stops] if isinstance(stops, str) else stops:
             if stop and stop in text:
                 text = text[: text.index(stop)]
-        words = text.split(" ")
+        words = text.split()
         limit = body.get("max_tokens") or body.get("max_completion_tokens")
         if isinstance(limit, int) and len(words) > limit:
             text, finish = " ".join(words[:limit]), "length"
@@ -312,7 +314,10 @@ class FakeModelServer:
 
     def start(self) -> str:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="fake-model-server", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},  # quick shutdown for tests
+            name="fake-model-server",
+            daemon=True,
         )
         self._thread.start()
         return self.url
