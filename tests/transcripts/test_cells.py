@@ -6,7 +6,6 @@ import socket
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prompt_set
