@@ -1,3 +1,50 @@
-from django.urls import path  # noqa: F401
+"""Coding routes of the REST API, mounted under /api/v1/ (see alignweb/api_urls.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api_coding, api_studies
+
+S = "studies/<int:study_id>/"
+
+urlpatterns = [
+    path("studies/", api_studies.StudyListView.as_view(), name="api-study-list"),
+    path(S, api_studies.StudyDetailView.as_view(), name="api-study-detail"),
+    path(S + "open/", api_studies.StudyOpenView.as_view(), name="api-study-open"),
+    path(S + "members/", api_studies.MemberListView.as_view(), name="api-study-members"),
+    path(S + "import/", api_studies.StudyImportView.as_view(), name="api-study-import"),
+    path(S + "items/", api_studies.ItemListView.as_view(), name="api-item-list"),
+    path(S + "items/<str:code>/", api_studies.ItemDetailView.as_view(), name="api-item-detail"),
+    path(S + "items/<str:code>/key/", api_studies.ItemKeyView.as_view(), name="api-item-key"),
+    path(
+        S + "my-assignments/",
+        api_coding.MyAssignmentListView.as_view(),
+        name="api-my-assignments",
+    ),
+    path(
+        S + "my-assignments/next/",
+        api_coding.MyNextAssignmentView.as_view(),
+        name="api-my-next",
+    ),
+    path(
+        S + "my-assignments/<str:code>/",
+        api_coding.MyAssignmentDetailView.as_view(),
+        name="api-my-assignment",
+    ),
+    path(
+        S + "my-assignments/<str:code>/draft/",
+        api_coding.MyDraftView.as_view(),
+        name="api-my-draft",
+    ),
+    path(
+        S + "my-assignments/<str:code>/submit/",
+        api_coding.MySubmitView.as_view(),
+        name="api-my-submit",
+    ),
+    path("rubrics/", api_studies.RubricListView.as_view(), name="api-rubric-list"),
+    path("rubrics/<int:rubric_id>/", api_studies.RubricDetailView.as_view(), name="api-rubric"),
+    path(
+        "rubrics/<int:rubric_id>/export/",
+        api_studies.RubricExportView.as_view(),
+        name="api-rubric-export",
+    ),
+]

@@ -1,0 +1,152 @@
+"""A coder's own work through the REST API: queue, next item, drafts and submission.
+
+Blind by construction, like coding/views.py: only the caller's own assignments and the
+scrubbed item content are read; responses carry no database id, timestamp, condition
+or anything that changes when another coder works.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alignweb.permissions import access_assignment, access_study
+from coding.models import Assignment, Study
+
+from . import selectors
+from . import serializers as s
+from .api import CODER, apply_filters, ordering_fields, service_errors
+from .services import score_autosave, score_submit
+
+QUEUE_ORDERING = {"position": ("position",), "-position": ("-position",)}
+QUEUE_FILTERS = {"status": ("status", {v: v for v in Assignment.Status.values})}
+
+
+def _own_assignment(request: Request, study_id: int, code: str) -> Assignment:
+    """The caller's assignment for ``code`` inside this study (coders only), or 404."""
+    study = access_study(request.user, study_id, roles=CODER)
+    assignment = access_assignment(request.user, code)
+    if assignment.item.study_id != study.pk:
+        raise Http404("No such item.")
+    return assignment
+
+
+def _detail(assignment: Assignment) -> dict:
+    scores = selectors.assignment_scores(assignment=assignment)
+    return s.AssignmentDetailSerializer(
+        {
+            "item": assignment.item,
+            "status": assignment.status,
+            "version": assignment.version,
+            "scores": s.scores_payload(scores),
+        }
+    ).data
+
+
+class MyAssignmentListView(generics.ListAPIView):
+    """The caller's own queue in their seeded order: item code, kind, status, version."""
+
+    serializer_class = s.AssignmentListSerializer
+
+    def get_queryset(self) -> QuerySet:
+        study = access_study(self.request.user, self.kwargs["study_id"], roles=CODER)
+        queryset = selectors.coder_queue(study=study, coder=self.request.user)
+        queryset = apply_filters(queryset, self.request, QUEUE_FILTERS)
+        return queryset.order_by(*ordering_fields(self.request, QUEUE_ORDERING, "position"))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("ordering", str, enum=sorted(QUEUE_ORDERING)),
+            OpenApiParameter("status", str, enum=sorted(QUEUE_FILTERS["status"][1])),
+        ]
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class MyNextAssignmentView(APIView):
+    """The caller's next open item in their order; 204 when everything is submitted."""
+
+    @extend_schema(
+        responses={
+            200: s.AssignmentListSerializer,
+            204: OpenApiResponse(description="All of your items are submitted."),
+        }
+    )
+    def get(self, request: Request, study_id: int) -> Response:
+        study: Study = access_study(request.user, study_id, roles=CODER)
+        assignment = selectors.next_assignment(study=study, coder=request.user)
+        if assignment is None:
+            return Response(status=204)
+        return Response(s.AssignmentListSerializer(assignment).data)
+
+
+class MyAssignmentDetailView(APIView):
+    """One of the caller's items: blinded content plus their own draft or submitted scores."""
+
+    @extend_schema(responses=s.AssignmentDetailSerializer)
+    def get(self, request: Request, study_id: int, code: str) -> Response:
+        return Response(_detail(_own_assignment(request, study_id, code)))
+
+
+WRITE_RESPONSES = {
+    200: s.AssignmentDetailSerializer,
+    400: s.DetailSerializer,
+    409: OpenApiResponse(s.DetailSerializer, description="Changed elsewhere; reload."),
+}
+
+
+class MyDraftView(APIView):
+    """Autosave a draft (partial scores allowed). ``version`` is the version you loaded;
+    409 when another tab or window saved first (nothing is overwritten)."""
+
+    parser_classes = [JSONParser]
+
+    def _save(self, request: Request, study_id: int, code: str) -> Response:
+        assignment = _own_assignment(request, study_id, code)
+        data = s.ScoresWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with service_errors():
+            assignment = score_autosave(
+                assignment=assignment,
+                values=data.validated_data["scores"],
+                expected_version=data.validated_data["version"],
+                by=request.user,
+            )
+        return Response(_detail(assignment))
+
+    @extend_schema(request=s.ScoresWriteSerializer, responses=WRITE_RESPONSES)
+    def post(self, request: Request, study_id: int, code: str) -> Response:
+        return self._save(request, study_id, code)
+
+    @extend_schema(request=s.ScoresWriteSerializer, responses=WRITE_RESPONSES)
+    def patch(self, request: Request, study_id: int, code: str) -> Response:
+        return self._save(request, study_id, code)
+
+
+class MySubmitView(APIView):
+    """Submit (lock) your first-pass scores; every dimension must be scored. Replaying
+    the same submission returns 200 again; different scores after submission are a 409."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=s.ScoresWriteSerializer, responses=WRITE_RESPONSES)
+    def post(self, request: Request, study_id: int, code: str) -> Response:
+        assignment = _own_assignment(request, study_id, code)
+        data = s.ScoresWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with service_errors():
+            submitted = score_submit(
+                assignment=assignment,
+                values=data.validated_data["scores"],
+                expected_version=data.validated_data["version"],
+                by=request.user,
+            )
+        submitted.item = assignment.item
+        return Response(_detail(submitted))
