@@ -10,6 +10,14 @@ from .items import (
     items_import_file,
     items_import_records,
 )
+from .reconciliation import (
+    condition_keys_read,
+    reconciliation_auto_agree,
+    reconciliation_auto_agree_item,
+    reconciliation_decide,
+    study_lock,
+    study_unblind,
+)
 from .rubrics import rubric_create_from_data, rubric_export, rubric_new_version
 from .scoring import score_autosave, score_submit
 from .studies import (
@@ -40,4 +48,10 @@ __all__ = [
     "score_submit",
     "study_create",
     "study_open",
+    "reconciliation_auto_agree",
+    "reconciliation_auto_agree_item",
+    "reconciliation_decide",
+    "study_lock",
+    "study_unblind",
+    "condition_keys_read",
 ]

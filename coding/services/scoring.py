@@ -14,6 +14,7 @@ from coding.models import Assignment, Dimension, Score, Study
 
 from .errors import Conflict, ServiceError
 from .events import event_record
+from .reconciliation import reconciliation_auto_agree_item
 
 MAX_RATIONALE = 5000
 Values = dict[str, dict[str, Any]]  # {"D1": {"value": 2, "rationale": "..."}}
@@ -132,6 +133,7 @@ def score_submit(
                 scores_sha256=digest,
             )
             _write_scores(assignment, cleaned)
+            reconciliation_auto_agree_item(item=assignment.item)
             study = assignment.item.study
             event_record(
                 verb="submit",

@@ -1,0 +1,244 @@
+"""Reads for reconciliation: the disagreement queue and the side-by-side view of one item.
+
+Coders are anonymised as "Coder A", "Coder B", ... The letter order is a keyed hash of
+(item, coder), so it is stable for an item but differs between items: an adjudicator
+cannot follow one person across items, and usernames never reach these pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, F, Max, Min, Prefetch, Q
+
+from .models import Assignment, Dimension, Item, Reconciliation, Score, Study
+
+STATUSES = ("all", "open", "reconciled")
+
+
+def _complete_item_ids(study: Study):
+    """Subquery: items whose every assignment is submitted (and that have one)."""
+    return (
+        Item.objects.filter(study=study)
+        .annotate(
+            n=Count("assignments"),
+            open_n=Count("assignments", filter=Q(assignments__status=Assignment.Status.OPEN)),
+        )
+        .filter(n__gt=0, open_n=0)
+        .values("pk")
+    )
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One (item, dimension) whose submitted first-pass values differ."""
+
+    item_code: str
+    dimension_code: str
+    dimension_name: str
+    low: int
+    high: int
+    coders: int
+    reconciled_value: int | None = None
+    reconciled_method: str | None = None
+
+    @property
+    def spread(self) -> int:
+        return self.high - self.low
+
+    @property
+    def reconciled(self) -> bool:
+        return self.reconciled_value is not None
+
+
+def reconcile_queue(
+    *,
+    study: Study,
+    dimension: str | None = None,
+    min_spread: int = 1,
+    status: str = "all",
+) -> list[QueueEntry]:
+    """Every (item, dimension) of fully coded items where submitted first-pass values differ.
+
+    Filters: ``dimension`` (a code such as "D3"), ``min_spread`` (max - min of the values,
+    at least 1), ``status`` ("all", "open" = not reconciled yet, "reconciled").
+    Two queries whatever the size of the study.
+    """
+    cells = (
+        Score.objects.filter(
+            assignment__item__study=study,
+            assignment__item__in=_complete_item_ids(study),
+            assignment__status=Assignment.Status.SUBMITTED,
+            value__isnull=False,
+        )
+        .values(
+            "assignment__item_id",
+            "assignment__item__public_code",
+            "dimension_id",
+            "dimension__code",
+            "dimension__name",
+            "dimension__order",
+        )
+        .annotate(n=Count("pk"), lo=Min("value"), hi=Max("value"))
+        .annotate(spread=F("hi") - F("lo"))
+        .filter(spread__gte=max(1, int(min_spread)))
+        .order_by("assignment__item__public_code", "dimension__order", "dimension__code")
+    )
+    if dimension:
+        cells = cells.filter(dimension__code=dimension)
+    decisions = {
+        (item_id, dim_id): (value, method)
+        for item_id, dim_id, value, method in Reconciliation.objects.filter(
+            item__study=study
+        ).values_list("item_id", "dimension_id", "value", "method")
+    }
+    entries = []
+    for c in cells:
+        value, method = decisions.get((c["assignment__item_id"], c["dimension_id"]), (None, None))
+        entry = QueueEntry(
+            item_code=c["assignment__item__public_code"],
+            dimension_code=c["dimension__code"],
+            dimension_name=c["dimension__name"],
+            low=c["lo"],
+            high=c["hi"],
+            coders=c["n"],
+            reconciled_value=value,
+            reconciled_method=method,
+        )
+        if status == "open" and entry.reconciled or status == "reconciled" and not entry.reconciled:
+            continue
+        entries.append(entry)
+    return entries
+
+
+def reconcile_next_code(*, study: Study, after: str = "") -> str | None:
+    """The next item (by code, wrapping around) that still has an unreconciled disagreement."""
+    codes = sorted({e.item_code for e in reconcile_queue(study=study, status="open")})
+    if not codes:
+        return None
+    later = [c for c in codes if c > after]
+    return later[0] if later else codes[0]
+
+
+def coder_label(index: int) -> str:
+    """0 -> "Coder A", 25 -> "Coder Z", 26 -> "Coder AA"."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(ord("A") + rem) + letters
+    return f"Coder {letters}"
+
+
+def _anonymous_order(item_id: int, coder_id: int) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"reconcile:{item_id}:{coder_id}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class CoderScore:
+    label: str
+    value: int | None
+    rationale: str
+
+
+@dataclass
+class DimensionPanel:
+    dimension: Dimension
+    scores: list[CoderScore]
+    decision: Reconciliation | None
+
+    @property
+    def values(self) -> list[int]:
+        return [s.value for s in self.scores if s.value is not None]
+
+    @property
+    def spread(self) -> int:
+        return max(self.values) - min(self.values) if self.values else 0
+
+    @property
+    def disagreement(self) -> bool:
+        return self.spread > 0
+
+
+@dataclass
+class ItemPanel:
+    """Everything the reconciliation page shows for one item."""
+
+    item: Item
+    coder_labels: list[str]
+    assigned: int
+    submitted: int
+    dimensions: list[DimensionPanel] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.assigned > 0 and self.assigned == self.submitted
+
+    @property
+    def open_disagreements(self) -> int:
+        return sum(1 for d in self.dimensions if d.disagreement and d.decision is None)
+
+
+def reconcile_item_get(*, item: Item) -> ItemPanel:
+    """Side-by-side submitted scores for one item, coders anonymised; five queries."""
+    assignments = list(
+        Assignment.objects.filter(item=item)
+        .only("pk", "coder_id", "status")
+        .prefetch_related(
+            Prefetch(
+                "scores",
+                queryset=Score.objects.only("assignment_id", "dimension_id", "value", "rationale"),
+            )
+        )
+    )
+    submitted = [a for a in assignments if a.status == Assignment.Status.SUBMITTED]
+    submitted.sort(key=lambda a: _anonymous_order(item.pk, a.coder_id))
+    labels = [coder_label(i) for i in range(len(submitted))]
+    by_dim: dict[int, list[CoderScore]] = {}
+    for label, assignment in zip(labels, submitted, strict=True):
+        scores = {s.dimension_id: s for s in assignment.scores.all()}
+        for dim_id, score in scores.items():
+            by_dim.setdefault(dim_id, []).append(CoderScore(label, score.value, score.rationale))
+    decisions = {
+        r.dimension_id: r
+        for r in Reconciliation.objects.filter(item=item).select_related("decided_by")
+    }
+    panel = ItemPanel(
+        item=item, coder_labels=labels, assigned=len(assignments), submitted=len(submitted)
+    )
+    dimensions = Dimension.objects.filter(rubric_id=item.study.rubric_id).prefetch_related("levels")
+    for dim in dimensions:
+        panel.dimensions.append(
+            DimensionPanel(
+                dimension=dim, scores=by_dim.get(dim.pk, []), decision=decisions.get(dim.pk)
+            )
+        )
+    return panel
+
+
+def reconcile_summary(*, study: Study) -> dict[str, int]:
+    """Counts for the queue header and the lock page (computed, never stored)."""
+    n_items = Item.objects.filter(study=study).count()
+    complete = Item.objects.filter(pk__in=_complete_item_ids(study)).count()
+    n_dims = Dimension.objects.filter(rubric_id=study.rubric_id).count()
+    by_method = dict(
+        Reconciliation.objects.filter(item__study=study)
+        .values("method")
+        .annotate(n=Count("pk"))
+        .values_list("method", "n")
+    )
+    decided = sum(by_method.values())
+    return {
+        "items": n_items,
+        "items_complete": complete,
+        "cells": n_items * n_dims,
+        "decided": decided,
+        "agreed": by_method.get(Reconciliation.Method.AGREED, 0),
+        "discussion": by_method.get(Reconciliation.Method.DISCUSSION, 0),
+        "adjudicated": by_method.get(Reconciliation.Method.ADJUDICATED, 0),
+        "undecided": n_items * n_dims - decided,
+    }

@@ -1,0 +1,303 @@
+"""Reconciliation, locking and unblinding.
+
+First-pass ``Score`` rows are never touched here: reconciliation writes only
+``Reconciliation`` rows (and the Event log).
+
+Optimistic locking without a version column: a ``Reconciliation`` row is never
+updated in place. Changing a decision deletes the row the caller saw (matched by
+``expected_id``) and inserts a new one, so the row id *is* the version. Two
+people who both saw decision #7 cannot both replace it: the second finds #7 gone
+and gets a ``Conflict``. Two people recording the first decision race on the
+unique (item, dimension) constraint, and the loser gets a ``Conflict``. Every
+decision, with the value it replaced, is kept in the Event log.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Min, Q
+
+from coding.models import (
+    Assignment,
+    ConditionKey,
+    Dimension,
+    Item,
+    Reconciliation,
+    Score,
+    Study,
+)
+
+from .errors import Conflict, ServiceError
+from .events import event_record
+
+Method = Reconciliation.Method
+MAX_NOTE = 5000
+MAX_REASON = 2000
+
+
+def _complete_items(study: Study) -> Q:
+    """Items whose every assignment is submitted (and that have at least one)."""
+    return Q(
+        pk__in=Item.objects.filter(study=study)
+        .annotate(
+            n=Count("assignments"),
+            open_n=Count("assignments", filter=Q(assignments__status=Assignment.Status.OPEN)),
+        )
+        .filter(n__gt=0, open_n=0)
+        .values("pk")
+    )
+
+
+def _agreed_cells(study: Study, item: Item | None = None) -> list[tuple[int, int, int]]:
+    """(item id, dimension id, value) where every submitted first-pass value is the same."""
+    items = Item.objects.filter(_complete_items(study), study=study)
+    if item is not None:
+        items = items.filter(pk=item.pk)
+    submitted = dict(
+        Assignment.objects.filter(item__in=items, status=Assignment.Status.SUBMITTED)
+        .values("item_id")
+        .annotate(n=Count("pk"))
+        .values_list("item_id", "n")
+    )
+    cells = (
+        Score.objects.filter(
+            assignment__item__in=items,
+            assignment__status=Assignment.Status.SUBMITTED,
+            value__isnull=False,
+        )
+        .values("assignment__item_id", "dimension_id")
+        .annotate(n=Count("pk"), lo=Min("value"), hi=Max("value"))
+        .values_list("assignment__item_id", "dimension_id", "n", "lo", "hi")
+    )
+    return [
+        (item_id, dim_id, lo)
+        for item_id, dim_id, n, lo, hi in cells
+        if lo == hi and n == submitted.get(item_id) and n >= 2
+    ]
+
+
+def _auto_agree(study: Study, item: Item | None) -> int:
+    cells = _agreed_cells(study, item)
+    if not cells:
+        return 0
+    existing_q = Reconciliation.objects.filter(item__study=study)
+    if item is not None:
+        existing_q = existing_q.filter(item=item)
+    existing = set(existing_q.values_list("item_id", "dimension_id"))
+    new = [
+        Reconciliation(item_id=i, dimension_id=d, value=v, method=Method.AGREED)
+        for i, d, v in cells
+        if (i, d) not in existing
+    ]
+    if not new:
+        return 0
+    # ignore_conflicts: a concurrent auto-agree or a human decision that got there first wins.
+    Reconciliation.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    event_record(
+        verb="reconcile_auto",
+        study=study,
+        target=item.public_code if item is not None else study.name[:200],
+        payload={"agreed": len(new)},
+    )
+    return len(new)
+
+
+def reconciliation_auto_agree(*, study: Study) -> int:
+    """Record "agreed" for every (item, dimension) of fully coded items where all submitted
+    first-pass values are equal. Idempotent; returns how many decisions were added."""
+    with transaction.atomic():
+        return _auto_agree(study, None)
+
+
+def reconciliation_auto_agree_item(*, item: Item) -> int:
+    """Auto-agree for one item (called by ``score_submit`` when a submission completes it)."""
+    with transaction.atomic():
+        return _auto_agree(item.study, item)
+
+
+def _validate_decision(item: Item, dimension: Dimension, value: int, method: str, note: str):
+    if dimension.rubric_id != item.study.rubric_id:
+        raise ServiceError("That dimension is not part of this study's rubric.")
+    if method not in Method.values:
+        raise ServiceError(f"Unknown method {str(method)[:20]!r}.")
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        raise ServiceError(f"{dimension.code}: {str(value)[:10]!r} is not a level.")
+    allowed = set(dimension.levels.values_list("value", flat=True))
+    if value not in allowed:
+        raise ServiceError(f"{dimension.code}: {value} is not one of {sorted(allowed)}.")
+    if "\x00" in note or len(note) > MAX_NOTE:
+        raise ServiceError(f"{dimension.code}: the note must be under {MAX_NOTE} characters.")
+    if Assignment.objects.filter(item=item, status=Assignment.Status.OPEN).exists():
+        raise ServiceError(
+            "This item is still being coded; reconcile it once every coder has submitted."
+        )
+    return value
+
+
+def reconciliation_decide(
+    *,
+    item: Item,
+    dimension: Dimension,
+    value: int,
+    method: str,
+    note: str = "",
+    by,
+    expected_id: int | None = None,
+) -> Reconciliation:
+    """Record the final value for one (item, dimension).
+
+    ``expected_id`` is the id of the decision the caller saw (None if they saw none).
+    If the current decision differs from what the caller saw, nothing is written and
+    ``Conflict`` is raised. See the module docstring for why ids act as versions.
+    """
+    note = (note or "").strip()
+    value = _validate_decision(item, dimension, value, method, note)
+    target = f"{item.public_code}/{dimension.code}"
+    with transaction.atomic():
+        # Row-lock the study while it is open: a concurrent study_lock waits for us, or wins.
+        if (
+            not Study.objects.select_for_update()
+            .filter(pk=item.study_id, status=Study.Status.OPEN)
+            .exists()
+        ):
+            raise ServiceError("Reconciliation is closed: the study is not open.")
+        previous = None
+        if expected_id is not None:
+            previous = (
+                Reconciliation.objects.filter(pk=expected_id, item=item, dimension=dimension)
+                .values("value", "method", "note", "decided_by__username")
+                .first()
+            )
+            deleted, _ = Reconciliation.objects.filter(
+                pk=expected_id, item=item, dimension=dimension
+            ).delete()
+            if not deleted or previous is None:
+                raise Conflict(
+                    f"{target} was decided or changed by someone else after you loaded the "
+                    "page. Reload to see the current decision; nothing was overwritten."
+                )
+        try:
+            with transaction.atomic():
+                decision = Reconciliation.objects.create(
+                    item=item,
+                    dimension=dimension,
+                    value=value,
+                    method=method,
+                    note=note,
+                    decided_by=by,
+                )
+        except IntegrityError:
+            raise Conflict(
+                f"{target} already has a decision recorded by someone else. Reload to see it; "
+                "nothing was overwritten."
+            )
+        event_record(
+            verb="reconcile",
+            actor=by,
+            study=item.study,
+            target=target,
+            payload={
+                "value": value,
+                "method": method,
+                "note": note,
+                "replaces": previous,
+            },
+        )
+    return decision
+
+
+def _lock_blockers(study: Study) -> dict[str, int]:
+    items = Item.objects.filter(study=study)
+    n_items = items.count()
+    complete = items.filter(_complete_items(study)).count()
+    n_dims = Dimension.objects.filter(rubric_id=study.rubric_id).count()
+    decided = Reconciliation.objects.filter(item__study=study).count()
+    return {
+        "items": n_items,
+        "items_incomplete": n_items - complete,
+        "cells_unreconciled": n_items * n_dims - decided,
+    }
+
+
+def study_lock(*, study: Study, by, override: bool = False, reason: str = "") -> Study:
+    """Open -> locked. Requires every item fully submitted and every (item, dimension)
+    reconciled, unless ``override`` is set with a reason (both logged)."""
+    reason = (reason or "").strip()
+    if override and not reason:
+        raise ServiceError("Give a reason for locking with unreconciled or uncoded items.")
+    if len(reason) > MAX_REASON or "\x00" in reason:
+        raise ServiceError(f"The reason must be under {MAX_REASON} characters.")
+    with transaction.atomic():
+        if study.status == Study.Status.OPEN:
+            _auto_agree(study, None)
+        blockers = _lock_blockers(study)
+        blocked = blockers["items_incomplete"] or blockers["cells_unreconciled"]
+        if blocked and not override:
+            raise ServiceError(
+                f"Not ready to lock: {blockers['items_incomplete']} item(s) still being coded "
+                f"and {blockers['cells_unreconciled']} item x dimension cell(s) unreconciled. "
+                "Finish them, or lock with an override and a reason."
+            )
+        updated = Study.objects.filter(pk=study.pk, status=Study.Status.OPEN).update(
+            status=Study.Status.LOCKED
+        )
+        if not updated:
+            raise Conflict("Only an open study can be locked; it was changed elsewhere. Reload.")
+        event_record(
+            verb="study_lock",
+            actor=by,
+            study=study,
+            target=study.name[:200],
+            payload={"override": bool(override and blocked), "reason": reason, **blockers},
+        )
+    study.refresh_from_db()
+    return study
+
+
+def study_unblind(*, study: Study, by, reason: str) -> Study:
+    """Locked -> unblinded: the condition key becomes readable by leads. Reason required."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Say why you are unblinding (it is kept in the Event log).")
+    if len(reason) > MAX_REASON or "\x00" in reason:
+        raise ServiceError(f"The reason must be under {MAX_REASON} characters.")
+    with transaction.atomic():
+        updated = Study.objects.filter(pk=study.pk, status=Study.Status.LOCKED).update(
+            status=Study.Status.UNBLINDED
+        )
+        if not updated:
+            raise Conflict("Only a locked study can be unblinded; it was changed elsewhere.")
+        event_record(
+            verb="unblind",
+            actor=by,
+            study=study,
+            target=study.name[:200],
+            payload={"reason": reason},
+        )
+    study.refresh_from_db()
+    return study
+
+
+def condition_keys_read(*, study: Study, by, codes: list[str], reason: str = "view") -> dict:
+    """Sealed keys of several items of an unblinded study (a lead's key table); logged once.
+
+    Returns {public code: ConditionKey | None}. ``condition_key_read`` is the one-item form.
+    """
+    if study.status != Study.Status.UNBLINDED:
+        raise ServiceError("The condition key is sealed until the study is unblinded.")
+    keys = {
+        key.item.public_code: key
+        for key in ConditionKey.objects.filter(
+            item__study=study, item__public_code__in=codes
+        ).select_related("item")
+    }
+    event_record(
+        verb="key_view",
+        actor=by,
+        study=study,
+        target=f"{len(codes)} items",
+        payload={"reason": reason, "items": sorted(codes)},
+    )
+    return {code: keys.get(code) for code in codes}
