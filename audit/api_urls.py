@@ -1,5 +1,13 @@
-"""Audit API routes (agreement results, analyses) are mounted under /api/v1/."""
+"""Audit API routes (agreement results) mounted under /api/v1/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path(
+        "studies/<int:study_id>/agreement/",
+        api.AgreementView.as_view(),
+        name="api-study-agreement",
+    ),
+]
