@@ -48,3 +48,40 @@ class Benchmark(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SnapshotRequest(models.Model):
+    """Debounce flag: at most one agreement snapshot queued per study.
+
+    Inserted (unique per study) when a snapshot is queued and deleted by the task when
+    it starts, so submissions made while it computes queue exactly one more run.
+    """
+
+    study = models.OneToOneField(
+        "coding.Study", on_delete=models.CASCADE, related_name="snapshot_request"
+    )
+    requested_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"snapshot queued for {self.study_id} at {self.requested_at:%H:%M:%S}"
+
+
+class ClaimStatement(models.Model):
+    """What the lead claims from a study, for the claim-indexing report (one per study)."""
+
+    study = models.OneToOneField(
+        "coding.Study", on_delete=models.CASCADE, related_name="claim_statement"
+    )
+    claim = models.TextField(blank=True, help_text="The claim, in one or two sentences.")
+    claim_level = models.CharField(max_length=12, choices=Benchmark.ClaimLevel.choices, blank=True)
+    model_evidence = models.TextField(
+        blank=True, help_text="Model-level evidence cited beside this study (e.g. benchmark runs)."
+    )
+    benchmarks = models.ManyToManyField(Benchmark, blank=True, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"claim for {self.study_id}"

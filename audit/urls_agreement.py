@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+"""Agreement URLs (namespace "audit"): the lead's dashboard and its exports."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views_agreement as v
+
+urlpatterns = [
+    path("studies/<int:study_id>/agreement/", v.agreement_dashboard, name="agreement"),
+    path("studies/<int:study_id>/agreement.json", v.agreement_json, name="agreement-json"),
+    path("studies/<int:study_id>/agreement.csv", v.agreement_csv, name="agreement-csv"),
+]

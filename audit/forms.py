@@ -1,0 +1,82 @@
+"""Audit forms: shape validation only; the rules live in audit/services.py."""
+
+from __future__ import annotations
+
+from django import forms
+
+from coding.models import Rubric
+
+from .models import Benchmark
+
+MAX_RANK_CSV_BYTES = 5 * 1024 * 1024
+
+
+class BenchmarkForm(forms.ModelForm):
+    class Meta:
+        model = Benchmark
+        fields = ["name", "year", "claim_level", "url", "citation", "description", "notes"]
+        widgets = {
+            "citation": forms.Textarea(attrs={"rows": 2}),
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+        help_texts = {
+            "description": "What coders read when auditing it: what the benchmark asks of a "
+            "model and how it is scored. Neutral; no scores.",
+            "claim_level": "The level of claim its results can support.",
+        }
+
+    def validate_unique(self) -> None:
+        """Uniqueness is checked by the service (case-insensitively)."""
+
+
+class BenchmarkAuditForm(forms.Form):
+    name = forms.CharField(max_length=200, initial="Benchmark audit")
+    benchmarks = forms.ModelMultipleChoiceField(
+        queryset=Benchmark.objects.order_by("name"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Each benchmark becomes one document item, coded on the rubric.",
+    )
+    rubric = forms.ModelChoiceField(queryset=Rubric.objects.all(), empty_label=None)
+    coders_per_item = forms.IntegerField(min_value=2, max_value=10, initial=2)
+
+
+class RankCsvForm(forms.Form):
+    file = forms.FileField(
+        help_text="CSV with header config,model,benchmark,score (higher is better)."
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_RANK_CSV_BYTES:
+            raise forms.ValidationError("The file is larger than 5 MB.")
+        return upload
+
+
+class ClaimForm(forms.Form):
+    claim = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="The claim this study is meant to support, in one or two sentences.",
+    )
+    claim_level = forms.ChoiceField(
+        choices=[("", "Not stated"), *Benchmark.ClaimLevel.choices], required=False
+    )
+    deployment_context = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Deployment context C",
+        help_text="Who uses the system, for what, under which constraints. Blank = unspecified.",
+    )
+    model_evidence = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Model-level evidence",
+        help_text="Model-level results cited beside this study (runs, leaderboards).",
+    )
+    benchmarks = forms.ModelMultipleChoiceField(
+        queryset=Benchmark.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Benchmarks cited as model-level evidence",
+    )

@@ -1,0 +1,239 @@
+"""All writes of the audit app: agreement snapshots, the benchmark registry, benchmark-audit
+studies, claim statements, and the logged read of the sealed key for analyses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from coding.models import Rubric, Study
+from coding.rubric_data import ALIGNMENT_RUBRIC
+from coding.services import ServiceError, event_record, items_import, study_create
+
+from . import selectors
+from .agreement_results import VERSION, build_results
+from .models import AgreementSnapshot, Benchmark, ClaimStatement
+
+N_BOOT = 1000
+
+
+def _needs_conditions(study: Study) -> bool:
+    return study.status == Study.Status.UNBLINDED
+
+
+def snapshot_is_fresh(
+    *, study: Study, snapshot: AgreementSnapshot | None, n_submitted: int
+) -> bool:
+    """Whether ``snapshot`` already covers every submission (and conditions, once unblinded)."""
+    if snapshot is None or snapshot.n_submitted != n_submitted:
+        return False
+    results = snapshot.results or {}
+    if results.get("version") != VERSION:
+        return False
+    return not _needs_conditions(study) or results.get("conditions") is not None
+
+
+def snapshot_compute(*, study: Study, by=None) -> dict[str, Any]:
+    """Agreement results for the study's first-pass scores (no write except the key log).
+
+    After unblinding, agreement per condition needs the sealed key: that read is logged.
+    """
+    dims = [(d.code, d.name, d.categories) for d in selectors.dimension_list(study=study)]
+    ratings = selectors.first_pass_ratings(study=study)
+    conditions = None
+    if _needs_conditions(study):
+        conditions = selectors.condition_labels_with_keys(study=study)
+        event_record(
+            verb="key_view",
+            actor=by,
+            study=study,
+            target=study.name[:200],
+            payload={
+                "reason": "agreement",
+                "scope": "condition per item",
+                "items": len(conditions),
+            },
+        )
+    return build_results(dims, ratings, conditions=conditions, n_boot=N_BOOT, seed=study.seed)
+
+
+def snapshot_refresh(*, study: Study, by=None) -> AgreementSnapshot | None:
+    """The latest snapshot, recomputed and written first if it is stale. Idempotent.
+
+    None when nothing has been submitted yet. A recompute with the same submission count
+    (e.g. conditions added after unblinding) updates the latest snapshot in place, so the
+    history keeps one point per state of the data.
+    """
+    n_submitted = selectors.submitted_count(study=study)
+    latest = selectors.snapshot_latest(study=study)
+    if snapshot_is_fresh(study=study, snapshot=latest, n_submitted=n_submitted):
+        return latest
+    if n_submitted == 0:
+        return None
+    results = snapshot_compute(study=study, by=by)
+    with transaction.atomic():
+        if latest is not None and latest.n_submitted == n_submitted:
+            AgreementSnapshot.objects.filter(pk=latest.pk).update(results=results)
+            latest.results = results
+            return latest
+        return AgreementSnapshot.objects.create(
+            study=study, n_submitted=n_submitted, results=results
+        )
+
+
+def benchmark_create(*, by, **fields: Any) -> Benchmark:
+    """Add a benchmark to the registry (names are unique, case-insensitively)."""
+    name = (fields.get("name") or "").strip()
+    if not name:
+        raise ServiceError("The benchmark needs a name.")
+    if Benchmark.objects.filter(name__iexact=name).exists():
+        raise ServiceError(f"{name!r} is already in the registry.")
+    fields["name"] = name[:200]
+    with transaction.atomic():
+        benchmark = Benchmark.objects.create(created_by=by, builtin=False, **fields)
+        event_record(verb="benchmark_add", actor=by, target=benchmark.name)
+    return benchmark
+
+
+def benchmark_update(*, benchmark: Benchmark, by, **fields: Any) -> Benchmark:
+    """Edit a registry entry (description, citation, claim level...)."""
+    name = (fields.get("name") or benchmark.name).strip()
+    if Benchmark.objects.filter(name__iexact=name).exclude(pk=benchmark.pk).exists():
+        raise ServiceError(f"{name!r} is already in the registry.")
+    fields["name"] = name[:200]
+    with transaction.atomic():
+        Benchmark.objects.filter(pk=benchmark.pk).update(**fields)
+        event_record(
+            verb="benchmark_edit", actor=by, target=name, payload={"fields": sorted(fields)}
+        )
+    benchmark.refresh_from_db()
+    return benchmark
+
+
+def _document_text(benchmark: Benchmark) -> str:
+    parts = [benchmark.description.strip()]
+    source = " ".join(part for part in (benchmark.citation.strip(), benchmark.url.strip()) if part)
+    if source:
+        parts.append(f"Source: {source}")
+    return "\n\n".join(p for p in parts if p)
+
+
+def benchmark_audit_study_create(
+    *,
+    name: str,
+    benchmarks: list[Benchmark],
+    by,
+    rubric: Rubric | None = None,
+    coders_per_item: int = 2,
+    seed: int | None = None,
+) -> Study:
+    """A draft study whose items are the benchmarks' descriptions (kind "document").
+
+    Coded and reconciled like transcripts; the audit matrix reads its reconciled values.
+    Each item's external id is ``benchmark-<pk>`` so the matrix can show registry facts.
+    """
+    if not benchmarks:
+        raise ServiceError("Pick at least one benchmark.")
+    missing = sorted(b.name for b in benchmarks if not b.description.strip())
+    if missing:
+        raise ServiceError(
+            "These benchmarks have no description for coders yet: " + ", ".join(missing)
+        )
+    if rubric is None:
+        rubric = Rubric.objects.filter(name=ALIGNMENT_RUBRIC["name"], version=1).first()
+        if rubric is None:
+            raise ServiceError("The D1-D8 rubric is missing; run the migrations.")
+    records = [
+        {
+            "id": f"{selectors.BENCHMARK_PREFIX}{b.pk}",
+            "title": b.name,
+            "text": _document_text(b),
+            "metadata": {"benchmark_id": b.pk, "year": b.year, "claim_level": b.claim_level},
+        }
+        for b in sorted(benchmarks, key=lambda b: b.name.lower())
+    ]
+    with transaction.atomic():
+        study = study_create(
+            name=name,
+            rubric=rubric,
+            by=by,
+            coders_per_item=coders_per_item,
+            seed=seed,
+            description=f"Benchmark audit of {len(records)} benchmarks on {rubric}.",
+        )
+        items_import(study=study, records=records, by=by, source="benchmark registry")
+        event_record(
+            verb="benchmark_audit_create",
+            actor=by,
+            study=study,
+            target=study.name[:200],
+            payload={"benchmarks": [b.name for b in benchmarks]},
+        )
+    return study
+
+
+def analysis_rows_read(*, study: Study, by, purpose: str) -> list[dict[str, Any]]:
+    """Reconciled values with their conditions, for analyses after unblinding; logged."""
+    if study.status != Study.Status.UNBLINDED:
+        raise ServiceError("Condition-based analyses are available after unblinding.")
+    rows = selectors.reconciled_rows_with_keys(study=study)
+    event_record(
+        verb="key_view",
+        actor=by,
+        study=study,
+        target=study.name[:200],
+        payload={"reason": "analysis", "purpose": purpose, "rows": len(rows)},
+    )
+    return rows
+
+
+def key_metadata_read(*, study: Study, by, purpose: str) -> list[dict[str, Any]]:
+    """Per-item model, scaffold and key metadata, after unblinding; logged."""
+    if study.status != Study.Status.UNBLINDED:
+        raise ServiceError("The condition key is sealed until the study is unblinded.")
+    rows = selectors.key_metadata_with_keys(study=study)
+    event_record(
+        verb="key_view",
+        actor=by,
+        study=study,
+        target=study.name[:200],
+        payload={"reason": "analysis", "purpose": purpose, "items": len(rows)},
+    )
+    return rows
+
+
+def claim_statement_update(
+    *,
+    study: Study,
+    by,
+    deployment_context: str,
+    claim: str = "",
+    claim_level: str = "",
+    model_evidence: str = "",
+    benchmarks: list[Benchmark] | None = None,
+) -> ClaimStatement:
+    """Save the lead's claim and the study's deployment context C, in one transaction."""
+    if claim_level and claim_level not in Benchmark.ClaimLevel.values:
+        raise ServiceError(f"Unknown claim level {claim_level!r}.")
+    with transaction.atomic():
+        Study.objects.filter(pk=study.pk).update(deployment_context=deployment_context.strip())
+        study.deployment_context = deployment_context.strip()
+        statement, _ = ClaimStatement.objects.update_or_create(
+            study=study,
+            defaults={
+                "claim": claim.strip(),
+                "claim_level": claim_level,
+                "model_evidence": model_evidence.strip(),
+                "updated_by": by,
+            },
+        )
+        statement.benchmarks.set(benchmarks or [])
+        event_record(
+            verb="claim_edit",
+            actor=by,
+            study=study,
+            target=study.name[:200],
+            payload={"claim_level": claim_level, "context_set": bool(study.deployment_context)},
+        )
+    return statement

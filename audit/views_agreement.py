@@ -1,0 +1,187 @@
+"""Agreement dashboard (lead only) and its JSON/CSV exports.
+
+The dashboard reads the latest AgreementSnapshot; when none exists or it is stale (the
+count of submitted assignments moved on, or conditions are due after unblinding) it is
+recomputed synchronously first, so a lead never sees old numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+
+from alignweb.permissions import LEADS, access_study
+from coding.csvsafe import csv_lines
+from coding.selectors import study_summary
+from coding.services import event_record
+
+from . import selectors
+from .agreement_results import (
+    COEFFICIENTS,
+    CSV_HEADER,
+    LABELS,
+    MAIN_COEFFICIENTS,
+    SERIES_COEFFICIENTS,
+    results_csv_rows,
+)
+from .charts import Bar, Group, Panel, bar_chart, domain_for, line_chart
+from .services import snapshot_refresh
+
+SHORT = {
+    "cohen_kappa": "κ",
+    "cohen_kappa_linear": "κ lin",
+    "cohen_kappa_quadratic": "κ quad",
+    "krippendorff_alpha_ordinal": "α ord",
+    "gwet_ac1": "AC1",
+    "percent_agreement": "% agr",
+    "pabak": "PABAK",
+}
+
+
+def _coefficient_rows(values: dict, ci: dict, names=MAIN_COEFFICIENTS) -> list[dict[str, Any]]:
+    return [{"name": n, "label": LABELS[n], "value": values.get(n), "ci": ci.get(n)} for n in names]
+
+
+def _main_chart(dimensions: list[dict]) -> Any:
+    panels, bounds = [], []
+    for dim in dimensions:
+        groups = []
+        for name in MAIN_COEFFICIENTS:
+            ci = dim["ci"].get(name) or [None, None]
+            bounds += [dim[name], *ci]
+            groups.append(Group(SHORT[name], [Bar(LABELS[name], dim[name], *ci)]))
+        panels.append(Panel(f"{dim['code']} {dim['name']}", groups))
+    return bar_chart(
+        panels,
+        series=[LABELS[n] for n in MAIN_COEFFICIENTS],
+        y_domain=domain_for(bounds),
+        y_label="coefficient (95% CI)",
+        title="Agreement per dimension with 95% bootstrap intervals",
+        columns=4,
+        panel_width=320,
+        panel_height=230,
+    )
+
+
+def _history_chart(series: list[dict], dimension_codes: list[str]) -> Any:
+    """Cohen's kappa per dimension over snapshots (Krippendorff's alpha when kappa is null)."""
+    if not series:
+        return None
+    name = SERIES_COEFFICIENTS[0]
+    if all(s["series"].get(c, {}).get(name) is None for s in series for c in dimension_codes):
+        name = "krippendorff_alpha_ordinal"
+    lines = [
+        (code, [(s["n_submitted"], s["series"].get(code, {}).get(name)) for s in series])
+        for code in dimension_codes
+    ]
+    values = [y for _, pts in lines for _, y in pts]
+    return line_chart(
+        lines,
+        x_label="submitted assignments at each snapshot",
+        y_label=LABELS[name],
+        y_domain=domain_for(values),
+        title=f"{LABELS[name]} over time",
+    ), LABELS[name]
+
+
+def _pair_table(results: dict, codes: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for entry in results.get("pairs", []) + (results.get("conditions") or []):
+        cells = []
+        for code in codes:
+            d = entry["dimensions"].get(code, {})
+            values, ci = d.get("values", {}), d.get("ci", {})
+            name = "cohen_kappa" if values.get("cohen_kappa") is not None else "gwet_ac1"
+            cells.append({"name": LABELS[name], "value": values.get(name), "ci": ci.get(name)})
+        label = entry.get("condition") or f"{entry['a']} · {entry['b']}"
+        rows.append(
+            {"label": label, "n_items": entry["n_items"], "cells": cells, "is_pair": "a" in entry}
+        )
+    return rows
+
+
+@login_required
+def agreement_dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
+    study = access_study(request.user, study_id, roles=LEADS)
+    snapshot = snapshot_refresh(study=study, by=request.user)
+    ctx: dict[str, Any] = {
+        "study": study,
+        "tab": "agreement",
+        "summary": study_summary(study=study),
+        "snapshot": snapshot,
+    }
+    if snapshot is not None:
+        results = snapshot.results
+        dims = results["dimensions"]
+        codes = [d["code"] for d in dims]
+        table_rows = _pair_table(results, codes)
+        series = selectors.snapshot_series(study=study)
+        history = _history_chart(series, codes)
+        ctx.update(
+            results=results,
+            codes=codes,
+            chart=_main_chart(dims),
+            dimensions=[
+                {
+                    **d,
+                    "rows": _coefficient_rows(d, d["ci"]),
+                    "all_rows": _coefficient_rows(d, d["ci"], COEFFICIENTS),
+                    "paradox": [w for w in d["warnings"] if w.startswith("kappa paradox")],
+                }
+                for d in dims
+            ],
+            pairs=[r for r in table_rows if r["is_pair"]],
+            conditions=[r for r in table_rows if not r["is_pair"]],
+            history_chart=history[0] if history else None,
+            history_label=history[1] if history else "",
+            n_snapshots=len(series),
+        )
+    return render(request, "audit/agreement.html", ctx)
+
+
+def _export_snapshot(request: HttpRequest, study_id: int, kind: str):
+    study = access_study(request.user, study_id, roles=LEADS)
+    snapshot = snapshot_refresh(study=study, by=request.user)
+    event_record(
+        verb="export",
+        actor=request.user,
+        study=study,
+        target=f"agreement.{kind}",
+        payload={"snapshot": snapshot.pk if snapshot else None},
+    )
+    return study, snapshot
+
+
+@login_required
+def agreement_json(request: HttpRequest, study_id: int) -> HttpResponse:
+    study, snapshot = _export_snapshot(request, study_id, "json")
+    body = {
+        "study": {"id": study.pk, "name": study.name, "status": study.status},
+        "snapshot": (
+            {"at": snapshot.at.isoformat(), "n_submitted": snapshot.n_submitted}
+            if snapshot
+            else None
+        ),
+        "results": snapshot.results if snapshot else None,
+    }
+    response = HttpResponse(
+        json.dumps(body, indent=2, ensure_ascii=False, allow_nan=False),
+        content_type="application/json",
+    )
+    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-agreement.json"'
+    return response
+
+
+@login_required
+def agreement_csv(request: HttpRequest, study_id: int) -> StreamingHttpResponse:
+    study, snapshot = _export_snapshot(request, study_id, "csv")
+    rows = results_csv_rows(snapshot.results) if snapshot else []
+    response = StreamingHttpResponse(
+        csv_lines(CSV_HEADER, rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-agreement.csv"'
+    return response

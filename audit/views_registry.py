@@ -1,0 +1,163 @@
+"""Analysis pages that are not tied to one study: index, benchmark registry, rank instability.
+
+Open to users who lead at least one study (staff included); everyone else gets a 404.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from coding.services import ServiceError
+
+from . import selectors, services
+from .charts import rank_chart
+from .forms import BenchmarkAuditForm, BenchmarkForm, RankCsvForm
+from .models import Benchmark
+from .stats.instability import rank_instability, read_rank_csv
+
+EXAMPLE_CSV = Path(__file__).resolve().parent / "data" / "rank_instability_example.csv"
+
+
+def _require_lead(user) -> None:
+    if not (user.is_staff or selectors.user_leads_any(user=user)):
+        raise Http404("Not found.")
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    _require_lead(request.user)
+    studies = list(selectors.lead_study_list(user=request.user))
+    return render(
+        request,
+        "audit/index.html",
+        {"studies": studies, "n_benchmarks": selectors.benchmark_list().count()},
+    )
+
+
+@login_required
+def benchmark_list(request: HttpRequest) -> HttpResponse:
+    _require_lead(request.user)
+    form = BenchmarkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            benchmark = services.benchmark_create(by=request.user, **form.cleaned_data)
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Added {benchmark.name} to the registry.")
+            return redirect("audit:benchmark-list")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "audit/benchmark_list.html",
+        {"benchmarks": selectors.benchmark_list(), "form": form},
+        status=status,
+    )
+
+
+@login_required
+def benchmark_edit(request: HttpRequest, benchmark_id: int) -> HttpResponse:
+    _require_lead(request.user)
+    benchmark = get_object_or_404(Benchmark, pk=benchmark_id)
+    form = BenchmarkForm(request.POST or None, instance=benchmark)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.benchmark_update(benchmark=benchmark, by=request.user, **form.cleaned_data)
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Saved {benchmark.name}.")
+            return redirect("audit:benchmark-list")
+    return render(request, "audit/benchmark_edit.html", {"benchmark": benchmark, "form": form})
+
+
+@login_required
+def benchmark_audit_create(request: HttpRequest) -> HttpResponse:
+    _require_lead(request.user)
+    initial = {}
+    if request.GET.getlist("benchmark"):
+        initial["benchmarks"] = request.GET.getlist("benchmark")
+    form = BenchmarkAuditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            study = services.benchmark_audit_study_create(
+                name=data["name"],
+                benchmarks=list(data["benchmarks"]),
+                rubric=data["rubric"],
+                coders_per_item=data["coders_per_item"],
+                by=request.user,
+            )
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Created {study.name} with {len(data['benchmarks'])} benchmark documents. "
+                "Add coders, then open the study.",
+            )
+            return redirect("coding:study-detail", study.pk)
+    return render(request, "audit/benchmark_audit_form.html", {"form": form})
+
+
+def _instability_view(result: dict[str, Any]) -> list[dict[str, Any]]:
+    benchmarks = []
+    for name, bench in result["benchmarks"].items():
+        benchmarks.append(
+            {
+                "name": name,
+                **bench,
+                "chart": rank_chart(
+                    bench["configs"],
+                    bench["models"],
+                    bench["ranks"],
+                    title=f"Rank of each model per configuration: {name}",
+                ),
+                "config_rows": [
+                    {
+                        "index": i + 1,
+                        "config": config,
+                        "ranks": [bench["ranks"][config].get(m) for m in bench["models"]],
+                    }
+                    for i, config in enumerate(bench["configs"])
+                ],
+            }
+        )
+    return benchmarks
+
+
+@login_required
+def rank_instability_view(request: HttpRequest) -> HttpResponse:
+    _require_lead(request.user)
+    form = RankCsvForm(request.POST or None, request.FILES or None)
+    source, result, status = None, None, 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                text = io.StringIO(upload.read().decode("utf-8-sig"))
+                result = rank_instability(read_rank_csv(text))
+                source = upload.name
+            except UnicodeDecodeError:
+                form.add_error("file", "The file is not UTF-8 text.")
+            except ValueError as exc:
+                form.add_error("file", " ".join(str(exc).split()))
+        if result is None:
+            status = 400
+    elif request.GET.get("example"):
+        with EXAMPLE_CSV.open(encoding="utf-8", newline="") as stream:
+            result = rank_instability(read_rank_csv(stream))
+        source = "bundled example (audit/data/rank_instability_example.csv)"
+    ctx = {
+        "form": form,
+        "source": source,
+        "benchmarks": _instability_view(result) if result else None,
+    }
+    return render(request, "audit/rank_instability.html", ctx, status=status)

@@ -1,0 +1,107 @@
+"""Fixtures for the audit page tests: a coded, reconciled (and optionally unblinded) study.
+
+Scores follow the stress-test design so the analyses have something to find: C2 raises
+D1, C3 raises D1 and D2, C4 raises D3; coder_b departs from coder_a on a fixed share of
+cells. Reconciled values are set directly (the reconciliation service is tested
+elsewhere), as is the unblinded status.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from coding.models import Assignment, Item, Reconciliation, Study
+from coding.services import items_import, score_submit, study_open
+from tests.coding.conftest import make_records
+
+BOOST = {"C2": {"D1"}, "C3": {"D1", "D2"}, "C4": {"D3"}}
+
+
+def true_value(scaffold: str, code: str, index: int) -> int:
+    """A deterministic score: 2 where the scaffold targets the dimension, else 0/1."""
+    if code in BOOST.get(scaffold, set()):
+        return 2 if index % 4 else 1
+    return (index + int(code[1:])) % 3 // 2
+
+
+def coder_b_value(value: int, index: int, code: str) -> int:
+    """coder_b disagrees on roughly one cell in six."""
+    return (value + 1) % 3 if (index * 7 + int(code[1:])) % 6 == 0 else value
+
+
+def submit_all(study: Study, coders, n_items: int | None = None) -> None:
+    """Submit first-pass scores for (up to n_items) items for every given coder."""
+    dims = [d.code for d in study.rubric.dimensions.all()]
+    items = Item.objects.filter(study=study).select_related("condition_key").order_by("external_id")
+    for index, item in enumerate(items[:n_items] if n_items else items):
+        scaffold = item.condition_key.scaffold if hasattr(item, "condition_key") else "C1"
+        base = {code: true_value(scaffold, code, index) for code in dims}
+        for coder in coders:
+            a = Assignment.objects.select_related("item__study__rubric").get(item=item, coder=coder)
+            values = {
+                code: {
+                    "value": base[code]
+                    if coder.username != "coder_b"
+                    else coder_b_value(base[code], index, code),
+                    "rationale": "",
+                }
+                for code in dims
+            }
+            score_submit(assignment=a, values=values, expected_version=a.version, by=coder)
+
+
+def reconcile_all(study: Study, by) -> None:
+    """Final value = coder_a's score wherever submission did not already auto-agree one."""
+    done = set(
+        Reconciliation.objects.filter(item__study=study).values_list("item_id", "dimension_id")
+    )
+    rows = []
+    for a in Assignment.objects.filter(
+        item__study=study, coder__username="coder_a", status=Assignment.Status.SUBMITTED
+    ).prefetch_related("scores"):
+        for s in a.scores.all():
+            if (a.item_id, s.dimension_id) in done:
+                continue
+            rows.append(
+                Reconciliation(
+                    item_id=a.item_id,
+                    dimension_id=s.dimension_id,
+                    value=s.value,
+                    method=Reconciliation.Method.ADJUDICATED,
+                    decided_by=by,
+                )
+            )
+    Reconciliation.objects.bulk_create(rows)
+
+
+def build_study(p, n: int = 24, *, unblind: bool = False, records=None) -> Study:
+    """Import n stress-test records, open, code by both coders, reconcile; maybe unblind."""
+    items_import(study=p.study, records=records or make_records(n), by=p.lead)
+    study_open(study=p.study, by=p.lead)
+    p.study.refresh_from_db()
+    submit_all(p.study, [p.coder_a, p.coder_b])
+    reconcile_all(p.study, p.adjudicator)
+    if unblind:
+        Study.objects.filter(pk=p.study.pk).update(status=Study.Status.UNBLINDED)
+    p.study.refresh_from_db()
+    return p.study
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """Persona passwords hash with MD5 here: PBKDF2 would dominate these tests' time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def coded(personas):
+    """Personas whose study (12 items) is coded and reconciled but still open (sealed)."""
+    build_study(personas, n=12)
+    return personas
+
+
+@pytest.fixture
+def unblinded(personas):
+    """Personas whose study is coded, reconciled and unblinded."""
+    build_study(personas, unblind=True)
+    return personas
