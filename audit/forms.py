@@ -12,6 +12,8 @@ MAX_RANK_CSV_BYTES = 5 * 1024 * 1024
 
 
 class BenchmarkForm(forms.ModelForm):
+    url = forms.URLField(required=False, assume_scheme="https", max_length=200)
+
     class Meta:
         model = Benchmark
         fields = ["name", "year", "claim_level", "url", "citation", "description", "notes"]
