@@ -50,9 +50,15 @@ def _complete_items(study: Study) -> Q:
 
 def _agreed_cells(study: Study, item: Item | None = None) -> list[tuple[int, int, int]]:
     """(item id, dimension id, value) where every submitted first-pass value is the same."""
-    items = Item.objects.filter(_complete_items(study), study=study)
-    if item is not None:
-        items = items.filter(pk=item.pk)
+    if item is None:
+        items = Item.objects.filter(_complete_items(study), study=study)
+    else:
+        # One item (after each submission): a direct check is far cheaper than the
+        # study-wide completeness subquery.
+        statuses = set(Assignment.objects.filter(item=item).values_list("status", flat=True))
+        if statuses != {Assignment.Status.SUBMITTED}:
+            return []
+        items = Item.objects.filter(pk=item.pk)
     submitted = dict(
         Assignment.objects.filter(item__in=items, status=Assignment.Status.SUBMITTED)
         .values("item_id")

@@ -156,6 +156,10 @@ def score_submit(
 
 def _after_submit(study_id: int) -> None:
     """Ask the analysis app to refresh agreement (debounced there); never fail a submit."""
+    from django.conf import settings
+
+    if not getattr(settings, "AGREEMENT_SNAPSHOT_ON_SUBMIT", True):
+        return  # bulk loaders (the demo) compute one snapshot at the end instead
     try:
         from audit.tasks import snapshot_request
     except ImportError:
