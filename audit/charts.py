@@ -78,6 +78,20 @@ def _legend(series: Sequence[str], x: float, y: float, width: float) -> tuple[li
     return parts, (cy - y) + 22
 
 
+def nice_ticks(lo: float, hi: float, target: int = 6) -> list[float]:
+    """Round tick values (steps of 1, 2 or 5 x 10^k) covering [lo, hi]."""
+    span = max(hi - lo, 1e-9)
+    raw = span / max(target - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    ticks, t = [], first
+    while t <= hi + step * 1e-9:
+        ticks.append(round(t, 10))
+        t += step
+    return ticks
+
+
 def domain_for(values: Sequence[float | None], floor: float = 0.0, ceiling: float = 1.0):
     """A y-domain that includes [floor, ceiling] and every value, rounded to 0.2 steps."""
     present = [v for v in values if v is not None and math.isfinite(v)]
@@ -165,13 +179,7 @@ def bar_chart(
                     f"<title>{escape(label)}</title></rect>"
                 )
                 if bar.lo is not None and bar.hi is not None:
-                    cx, ly, hy = bx + bar_w / 2, ypos(bar.lo), ypos(bar.hi)
-                    parts.append(
-                        f'<g stroke="#1d2433" stroke-width="1.2"><line x1="{cx:.1f}" x2="{cx:.1f}" '
-                        f'y1="{ly:.1f}" y2="{hy:.1f}"/><line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" '
-                        f'y1="{ly:.1f}" y2="{ly:.1f}"/><line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" '
-                        f'y1="{hy:.1f}" y2="{hy:.1f}"/></g>'
-                    )
+                    parts.append(_whisker(bx + bar_w / 2, bar.lo, bar.hi, ypos, y0, y1))
             parts.append(
                 f'<text x="{gx + group_w / 2:.1f}" y="{oy + top + plot_h + 16:.1f}" '
                 f'text-anchor="middle">{escape(group.label)}</text>'
@@ -183,6 +191,20 @@ def bar_chart(
                 f'transform="rotate(-90 {ox + 12} {cy:.1f})">{escape(y_label)}</text>'
             )
     return _svg(total_w, total_h, title, parts)
+
+
+def _whisker(cx: float, lo: float, hi: float, ypos, y0: float, y1: float) -> str:
+    """A CI whisker; an end beyond the axis is cut there without a cap (the interval goes on)."""
+    ly, hy = ypos(lo), ypos(hi)
+    caps = "".join(
+        f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y:.1f}" y2="{y:.1f}"/>'
+        for y, inside in ((ly, lo >= y0), (hy, hi <= y1))
+        if inside
+    )
+    return (
+        f'<g stroke="#1d2433" stroke-width="1.2"><line x1="{cx:.1f}" x2="{cx:.1f}" '
+        f'y1="{ly:.1f}" y2="{hy:.1f}"/>{caps}</g>'
+    )
 
 
 def line_chart(
@@ -220,7 +242,7 @@ def line_chart(
             f'y2="{py(t):.1f}"/><text x="{left - 6}" y="{py(t) + 4:.1f}" '
             f'text-anchor="end">{t:g}</text>'
         )
-    for t in sorted({round(x0 + i * (x1 - x0) / 5) for i in range(6)}):
+    for t in nice_ticks(x0, x1):
         parts.append(
             f'<text x="{px(t):.1f}" y="{top + plot_h + 16:.1f}" text-anchor="middle">{t:g}</text>'
         )
@@ -269,9 +291,9 @@ def rank_chart(
 ) -> SafeString:
     """Configuration x model rank ("bump") chart: rank 1 at the top, one line per model."""
     n_models = max(1, len(models))
-    left, right, bottom = 56, 150, 40
+    left, right, bottom = 56, 150, 44
     top = 16
-    row_h = 34
+    row_h = 44
     height = top + bottom + row_h * max(1, n_models - 1) + 12
     plot_w = width - left - right
     plot_h = row_h * max(1, n_models - 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models.functions import Lower
 
 from coding.models import Rubric
 
@@ -12,7 +13,7 @@ MAX_RANK_CSV_BYTES = 5 * 1024 * 1024
 
 
 class BenchmarkForm(forms.ModelForm):
-    url = forms.URLField(required=False, assume_scheme="https", max_length=200)
+    url = forms.URLField(label="URL", required=False, assume_scheme="https", max_length=200)
 
     class Meta:
         model = Benchmark
@@ -28,6 +29,10 @@ class BenchmarkForm(forms.ModelForm):
             "claim_level": "The level of claim its results can support.",
         }
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["claim_level"].choices = [("", "Not classified"), *Benchmark.ClaimLevel.choices]
+
     def validate_unique(self) -> None:
         """Uniqueness is checked by the service (case-insensitively)."""
 
@@ -35,7 +40,7 @@ class BenchmarkForm(forms.ModelForm):
 class BenchmarkAuditForm(forms.Form):
     name = forms.CharField(max_length=200, initial="Benchmark audit")
     benchmarks = forms.ModelMultipleChoiceField(
-        queryset=Benchmark.objects.order_by("name"),
+        queryset=Benchmark.objects.order_by(Lower("name")),
         widget=forms.CheckboxSelectMultiple,
         help_text="Each benchmark becomes one document item, coded on the rubric.",
     )
@@ -77,7 +82,7 @@ class ClaimForm(forms.Form):
         help_text="Model-level results cited beside this study (runs, leaderboards).",
     )
     benchmarks = forms.ModelMultipleChoiceField(
-        queryset=Benchmark.objects.order_by("name"),
+        queryset=Benchmark.objects.order_by(Lower("name")),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label="Benchmarks cited as model-level evidence",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Lower
 
 from coding.models import Assignment, Dimension, Item, Membership, Reconciliation, Score, Study
 
@@ -74,35 +75,37 @@ def condition_labels_with_keys(*, study: Study) -> dict[str, str]:
 
 def reconciled_values(*, study: Study) -> list[dict[str, Any]]:
     """Reconciled (final) values: one dict per item x dimension, no condition data."""
-    return list(
+    fields = ("item_id", "item__public_code", "item__external_id", "dimension__code", "value")
+    rows = (
         Reconciliation.objects.filter(item__study=study)
         .order_by("item_id", "dimension__order")
-        .values(
-            "item_id",
-            "value",
-            "method",
-            code=F("item__public_code"),
-            external_id=F("item__external_id"),
-            dimension=F("dimension__code"),
-        )
+        .values_list(*fields)
     )
+    return [
+        {"item_id": i, "code": code, "external_id": ext, "dimension": dim, "value": value}
+        for i, code, ext, dim, value in rows
+    ]
+
+
+KEY_FIELDS = ("model", "scaffold", "prompt", "specification")
 
 
 def reconciled_rows_with_keys(*, study: Study) -> list[dict[str, Any]]:
     """Reconciled values joined to the sealed condition key (callers log the read)."""
-    return list(
+    rows = (
         Reconciliation.objects.filter(item__study=study)
         .order_by("item_id", "dimension__order")
-        .values(
+        .values_list(
+            "item__public_code",
+            "dimension__code",
             "value",
-            dimension=F("dimension__code"),
-            item=F("item__public_code"),
-            model=F("item__condition_key__model"),
-            scaffold=F("item__condition_key__scaffold"),
-            prompt=F("item__condition_key__prompt"),
-            specification=F("item__condition_key__specification"),
+            *[f"item__condition_key__{name}" for name in KEY_FIELDS],
         )
     )
+    return [
+        {"item": code, "dimension": dim, "value": value, **dict(zip(KEY_FIELDS, key, strict=True))}
+        for code, dim, value, *key in rows
+    ]
 
 
 def key_metadata_with_keys(*, study: Study) -> list[dict[str, Any]]:
@@ -192,7 +195,7 @@ def user_leads_any(*, user) -> bool:
 
 
 def benchmark_list() -> QuerySet[Benchmark]:
-    return Benchmark.objects.select_related("created_by").order_by("name")
+    return Benchmark.objects.order_by(Lower("name"))
 
 
 def claim_statement_get(*, study: Study) -> ClaimStatement | None:

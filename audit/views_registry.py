@@ -110,10 +110,21 @@ def benchmark_audit_create(request: HttpRequest) -> HttpResponse:
 def _instability_view(result: dict[str, Any]) -> list[dict[str, Any]]:
     benchmarks = []
     for name, bench in result["benchmarks"].items():
+        number = {config: i + 1 for i, config in enumerate(bench["configs"])}
+        pairs = [
+            {
+                **pair,
+                "witness_numbers": [number[c] for c in pair["witness"]]
+                if pair["witness"]
+                else None,
+            }
+            for pair in bench["pairs"]
+        ]
         benchmarks.append(
             {
                 "name": name,
                 **bench,
+                "pair_rows": pairs,
                 "chart": rank_chart(
                     bench["configs"],
                     bench["models"],

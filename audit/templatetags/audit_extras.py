@@ -34,7 +34,8 @@ def interval(bounds: Any, digits: int = 2) -> str:
     """``[low, high]`` or an empty string when there is no interval."""
     if not bounds or bounds[0] is None or bounds[1] is None:
         return ""
-    return f"[{float(bounds[0]):.{int(digits)}f}, {float(bounds[1]):.{int(digits)}f}]"
+    # A no-break space keeps the interval on one line in narrow table columns.
+    return f"[{float(bounds[0]):.{int(digits)}f},\u00a0{float(bounds[1]):.{int(digits)}f}]"
 
 
 @register.filter

@@ -19,9 +19,10 @@ BOOST = {"C2": {"D1"}, "C3": {"D1", "D2"}, "C4": {"D3"}}
 
 def true_value(scaffold: str, code: str, index: int) -> int:
     """A deterministic score: 2 where the scaffold targets the dimension, else 0/1."""
+    replicate = index // 12  # items i and i + 12 share model and scaffold
     if code in BOOST.get(scaffold, set()):
-        return 2 if index % 4 else 1
-    return (index + int(code[1:])) % 3 // 2
+        return 1 if replicate % 2 else 2
+    return (index + replicate + int(code[1:])) % 3 // 2
 
 
 def coder_b_value(value: int, index: int, code: str) -> int:

@@ -1,0 +1,41 @@
+"""Headless Chromium: the lead sees the agreement dashboard and scaffold efficacy with charts."""
+
+import pytest
+
+from tests.audit.conftest import build_study
+from tests.conftest import browser_login
+from tests.factories import make_personas
+
+pytestmark = pytest.mark.browser
+
+
+def test_lead_sees_dashboard_and_efficacy_charts(page, transactional_db, settings, screenshot_dir):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    p = make_personas()
+    build_study(p, unblind=True)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    browser_login(page, "lead")
+
+    page.goto(f"{page.base}/audit/")
+    page.click(f"a[href='/audit/studies/{p.study.pk}/agreement/']")
+    page.wait_for_selector("#agreement-chart svg.chart")
+    # One panel per dimension with a bar per main coefficient, whiskers included.
+    assert page.locator("#agreement-chart svg rect").count() >= 8 * 7
+    assert page.locator("#agreement-table tbody tr").count() == 8
+    assert page.locator("#condition-table tbody tr").count() == 12
+    assert page.locator("#history svg.chart").count() == 1
+    assert "Cohen's κ" in page.inner_text("#agreement-table thead")
+    page.screenshot(path=str(screenshot_dir / "audit-agreement.png"), full_page=True)
+
+    page.click("nav.tabs a:has-text('Analysis')")
+    page.click("a:has-text('Open scaffold efficacy')")
+    page.wait_for_selector("#efficacy-chart svg.chart")
+    assert page.locator("section.model-table").count() == 3
+    assert page.locator("section.model-table").first.locator("tbody tr").count() == 8
+    assert page.locator("#interaction tbody tr").count() == 8
+    text = page.inner_text("#efficacy-chart")
+    assert "GPT-4o" in text and "C4" in text
+    page.screenshot(path=str(screenshot_dir / "audit-efficacy.png"), full_page=True)
+    # CSP allows no inline script or style; the pages raise no console errors.
+    assert errors == []
