@@ -1,0 +1,34 @@
+"""The demo command builds the three demo studies offline and the pages render."""
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from coding.models import Assignment, Item, Reconciliation, Study
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_builds_studies_and_pages_render(client, settings):
+    settings.DEBUG = True
+    call_command("demo", password="demo-pass-123", prompts=3)
+    stress = Study.objects.get(name="Demo: scaffold stress test")
+    assert stress.status == Study.Status.UNBLINDED
+    items = Item.objects.filter(study=stress)
+    assert items.count() == 3 * 4 * 3
+    dims = stress.rubric.dimensions.count()
+    assert Reconciliation.objects.filter(item__study=stress).count() == items.count() * dims
+    hands_on = Study.objects.get(name="Demo: code these transcripts")
+    assert hands_on.status == Study.Status.OPEN
+    mine = Assignment.objects.filter(item__study=hands_on, coder__username="coder1")
+    assert mine.filter(status="submitted").count() == 12 and mine.filter(status="open").exists()
+    # Running it again changes nothing.
+    call_command("demo", password="other")
+    assert Study.objects.filter(name__startswith="Demo:").count() == 3
+
+    assert client.login(username="lead", password="demo-pass-123")
+    for name in ("audit:scaffold-efficacy", "audit:alignment-profiles", "audit:agreement"):
+        response = client.get(reverse(name, args=[stress.pk]))
+        assert response.status_code == 200, name
+    assert client.login(username="coder1", password="demo-pass-123")
+    response = client.get(reverse("coding:next-item", args=[hands_on.pk]), follow=True)
+    assert response.status_code == 200 and b"Submit and next" in response.content
