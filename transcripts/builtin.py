@@ -111,3 +111,34 @@ DEMO_PROMPTS: list[tuple[str, str, str]] = [
 
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def install_builtins(scaffold_model, prompt_set_model, prompt_model) -> None:
+    """Create the built-in scaffolds and demo prompt set if missing (idempotent).
+
+    Takes the model classes so the data migration can pass its historical models.
+    """
+    for data in SCAFFOLDS:
+        scaffold_model.objects.get_or_create(
+            code=data["code"],
+            version=1,
+            defaults={
+                "name": data["name"],
+                "description": data["description"],
+                "system_prompt": data["system_prompt"],
+                "sha256": text_sha256(data["system_prompt"]),
+                "target_dimensions": data["target_dimensions"],
+                "builtin": True,
+            },
+        )
+    prompt_set, _ = prompt_set_model.objects.get_or_create(
+        name=DEMO_PROMPT_SET["name"],
+        defaults={"description": DEMO_PROMPT_SET["description"], "builtin": True},
+    )
+    for code, spec, text in DEMO_PROMPTS:
+        prompt_model.objects.get_or_create(
+            prompt_set=prompt_set,
+            code=code,
+            version=1,
+            defaults={"text": text, "specification": spec, "sha256": text_sha256(text)},
+        )

@@ -1,16 +1,9 @@
-"""Claiming, calling and storing one grid cell (a Transcript row).
+"""Calling the model for a claimed cell and storing the outcome (claiming is in claims.py).
 
-The life of a cell: ``pending -> claimed(lease) -> succeeded | retryable(not_before) |
-failed``. A claim is a compare-and-set inside a short transaction that also holds the
-endpoint row lock, so the per-endpoint concurrency limit (claimed cells with a live lease)
-is exact across workers. The model is called with no transaction open. The result is
-written only if the claim token still matches, so a late duplicate (a worker that lost its
-lease) can neither overwrite nor duplicate a result. A crashed worker's cells are reclaimed
-once their lease expires; each reclaim counts as an attempt.
-
-``cell_process`` does one step and returns how long to wait before looking at the cell
-again (or None: nothing more to do); the Celery task re-enqueues itself with that
-countdown, and the inline driver (eager mode, the demo) sleeps.
+The model is called with no transaction open. The result is written only if the claim
+token still matches, so a late duplicate (a worker that lost its lease and was replaced)
+can neither overwrite nor duplicate a result. Keys are read from the environment at call
+time and scrubbed from anything stored.
 """
 
 from __future__ import annotations
@@ -19,17 +12,13 @@ import hashlib
 import json
 import logging
 import os
-import random
 import re
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from .models import GenerationRun, ModelEndpoint, Transcript
@@ -110,107 +99,6 @@ class Claim:
     config: GenerationConfig
     attempt_log: list[dict[str, Any]]
     identity: dict[str, Any] = field(default_factory=dict)  # scaffold/prompt hashes
-
-
-def _wait(seconds: float) -> float:
-    return max(0.05, seconds)
-
-
-def _fail_expired(cell: Transcript, now: datetime, reason: str) -> None:
-    log = [*cell.attempt_log, {"attempt": cell.attempts, "outcome": "lost", "error": reason}]
-    Transcript.objects.filter(pk=cell.pk, state=cell.state, attempts=cell.attempts).update(
-        state=State.FAILED,
-        last_error=reason,
-        attempt_log=log,
-        lease_expires_at=None,
-        claim_token=None,
-        finished_at=now,
-    )
-
-
-def cell_claim(*, transcript_id: int) -> Claim | float | None:
-    """Claim a cell: a ``Claim``, seconds to wait before trying again, or None (done)."""
-    now = timezone.now()
-    with transaction.atomic():
-        cell = (
-            Transcript.objects.select_related("run", "endpoint", "scaffold", "prompt")
-            .filter(pk=transcript_id)
-            .first()
-        )
-        if cell is None or cell.run.status != GenerationRun.Status.RUNNING:
-            return None
-        if cell.state in (State.SUCCEEDED, State.FAILED):
-            return None
-        if cell.state == State.CLAIMED and cell.lease_expires_at > now:
-            return _wait((cell.lease_expires_at - now).total_seconds() + random.uniform(0, 0.5))
-        if cell.state == State.RETRYABLE and cell.not_before and cell.not_before > now:
-            return _wait((cell.not_before - now).total_seconds())
-        policy = RetryPolicy.from_dict(cell.run.policy)
-        log = list(cell.attempt_log)
-        if cell.state == State.CLAIMED:  # the lease expired: the worker that held it is gone
-            lost = f"Attempt {cell.attempts} lost: lease expired (worker stopped or too slow)."
-            if cell.attempts >= policy.max_attempts:
-                _fail_expired(cell, now, lost + f" Gave up after {cell.attempts} attempts.")
-                _finish_run_if_done(cell.run_id)
-                return None
-            log.append({"attempt": cell.attempts, "outcome": "lost", "error": lost})
-        first = cell.first_attempt_at or now
-        if (now - first).total_seconds() > policy.max_total_seconds:
-            _fail_expired(cell, now, f"Gave up: over the {policy.max_total_seconds:g} s budget.")
-            _finish_run_if_done(cell.run_id)
-            return None
-        # Serialise claims per endpoint so the concurrency count cannot be overshot.
-        ModelEndpoint.objects.select_for_update().filter(pk=cell.endpoint_id).first()
-        active = Transcript.objects.filter(
-            endpoint_id=cell.endpoint_id, state=State.CLAIMED, lease_expires_at__gt=now
-        ).count()
-        if active >= cell.endpoint.max_concurrency:
-            return _wait(random.uniform(0.1, 0.4))
-        token = uuid.uuid4()
-        claimed = Transcript.objects.filter(
-            pk=cell.pk, state=cell.state, attempts=cell.attempts
-        ).update(
-            state=State.CLAIMED,
-            claim_token=token,
-            lease_expires_at=now + timedelta(seconds=policy.lease_seconds),
-            attempts=F("attempts") + 1,
-            attempt_log=log,
-            first_attempt_at=first,
-        )
-        if not claimed:  # another worker won the race
-            return _wait(random.uniform(0.05, 0.2))
-    return Claim(
-        transcript_id=cell.pk,
-        run_id=cell.run_id,
-        token=token,
-        attempt=cell.attempts + 1,
-        run_seed=cell.run.seed,
-        policy=policy,
-        first_attempt_at=first,
-        provider=cell.endpoint.provider,
-        base_url=cell.endpoint.base_url,
-        model=cell.endpoint.model,
-        api_key_env=cell.endpoint.api_key_env,
-        messages=cell_messages(
-            system_prompt=cell.scaffold.system_prompt, prompt_text=cell.prompt.text
-        ),
-        config=cell_config(run=cell.run, endpoint=cell.endpoint, replicate=cell.replicate),
-        attempt_log=log,
-        identity={
-            "scaffold": {
-                "code": cell.scaffold.code,
-                "version": cell.scaffold.version,
-                "sha256": cell.scaffold.sha256,
-            },
-            "prompt": {
-                "code": cell.prompt.code,
-                "version": cell.prompt.version,
-                "sha256": cell.prompt.sha256,
-                "specification": cell.prompt.specification,
-            },
-            "replicate": cell.replicate,
-        },
-    )
 
 
 def cell_call(claim: Claim) -> Completion | ProviderError:
@@ -339,26 +227,13 @@ def cell_record(claim: Claim, result: Completion | ProviderError) -> float | Non
         )
         return None
     if delay is None:
-        _finish_run_if_done(claim.run_id)
+        finish_run_if_done(claim.run_id)
     return delay
 
 
-def _finish_run_if_done(run_id: int) -> None:
+def finish_run_if_done(run_id: int) -> None:
+    """Mark the run finished once no cell is unfinished (compare-and-set, once)."""
     if not Transcript.objects.filter(run_id=run_id, state__in=Transcript.UNFINISHED).exists():
         GenerationRun.objects.filter(pk=run_id, status=GenerationRun.Status.RUNNING).update(
             status=GenerationRun.Status.FINISHED, finished_at=timezone.now()
         )
-
-
-def cell_process(*, transcript_id: int) -> float | None:
-    """One step for a cell; seconds until it should be looked at again, or None."""
-    claim = cell_claim(transcript_id=transcript_id)
-    if not isinstance(claim, Claim):
-        return claim
-    return cell_record(claim, cell_call(claim))
-
-
-def cell_drive(*, transcript_id: int) -> None:
-    """Run a cell to a final state in this process (eager mode and the demo)."""
-    while (delay := cell_process(transcript_id=transcript_id)) is not None:
-        time.sleep(delay)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import socket
 
-from .builtin import DEMO_PROMPT_SET
-from .cells import cell_drive
-from .models import GenerationRun, ModelEndpoint, PromptSet, Scaffold, Transcript
+from .builtin import DEMO_PROMPT_SET, install_builtins
+from .claims import slot_drive
+from .models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold
 from .providers.fake_server import FakeModelServer, FakeServerConfig
 from .services import endpoint_create, run_create, run_to_study
 
@@ -75,6 +75,7 @@ def generate_demo_run(*, lead, n_prompts: int = 15) -> GenerationRun:
     """
     config = FakeServerConfig(latency=0.0, failure_rate=0.05, retry_after=0.01, seed=7)
     with FakeModelServer(config, port=_port()) as server:
+        install_builtins(Scaffold, PromptSet, Prompt)  # in case they were deleted
         endpoints = demo_endpoints(lead=lead, server=server)
         scaffolds = [
             Scaffold.objects.filter(code=code).order_by("-version").first()
@@ -95,11 +96,7 @@ def generate_demo_run(*, lead, n_prompts: int = 15) -> GenerationRun:
             max_prompts=n_prompts,
             dispatch=False,
         )
-        for transcript_id in (
-            Transcript.objects.filter(run=run)
-            .order_by("prompt__code", "scaffold__code", "endpoint_id")
-            .values_list("id", flat=True)
-        ):
-            cell_drive(transcript_id=transcript_id)
+        for endpoint in endpoints:
+            slot_drive(run_id=run.pk, endpoint_id=endpoint.pk)
     run.refresh_from_db()
     return run

@@ -1,46 +1,70 @@
 """Celery tasks for generation. They take ids only; claiming makes them idempotent.
 
-``run_dispatch`` enqueues one ``generate_cell`` per unfinished cell. ``generate_cell`` does
-one claim-call-store step and, if the cell needs another look (retry backoff, a lease held
-elsewhere, the endpoint's concurrency limit), re-enqueues itself with a countdown. A
-duplicate task (resume, acks_late redelivery after a crash) finds the cell claimed or done
-and does nothing harmful. In eager mode a cell is driven to completion inline.
+``run_dispatch`` starts, for each endpoint of a run, as many *slots* as the endpoint's
+concurrency allows. A ``generation_slot`` claims the next cell of its endpoint
+(``select_for_update(skip_locked=True)`` under the endpoint lock), calls the model outside
+any transaction, stores the result, and repeats. It sleeps through short waits and
+re-enqueues itself for long ones (retry backoff, a lease held elsewhere) and after
+``SLOT_SECONDS``, so no task runs long. Duplicate slots (resume, acks_late redelivery
+after a crash) only compete for claims; they never call a cell twice at once.
+In eager mode (no broker) each slot runs inline until its endpoint is done.
 """
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
+from django.db.models import Count
 
 from alignweb.celery import app
 
-from .cells import cell_drive, cell_process
-from .models import Transcript
+from .claims import slot_drive, slot_step
+from .models import ModelEndpoint, Transcript
 
 QUEUE = "generation"
+SLOT_SECONDS = 60.0  # then hand over to a fresh task (well inside the visibility timeout)
+INLINE_WAIT = 1.0  # sleep in the task for waits up to this; re-enqueue for longer ones
 
 
 def _eager() -> bool:
     return bool(app.conf.task_always_eager)
 
 
-@shared_task(name="transcripts.generate_cell", ignore_result=True)
-def generate_cell(transcript_id: int) -> None:
+@shared_task(name="transcripts.generation_slot", ignore_result=True)
+def generation_slot(run_id: int, endpoint_id: int) -> None:
     if _eager():
-        cell_drive(transcript_id=transcript_id)
+        slot_drive(run_id=run_id, endpoint_id=endpoint_id)
         return
-    delay = cell_process(transcript_id=transcript_id)
-    if delay is not None:
-        generate_cell.apply_async((transcript_id,), countdown=delay, queue=QUEUE)
+    deadline = time.monotonic() + SLOT_SECONDS
+    while True:
+        wait = slot_step(run_id=run_id, endpoint_id=endpoint_id)
+        if wait is None:
+            return
+        if wait > INLINE_WAIT or time.monotonic() + wait > deadline:
+            generation_slot.apply_async((run_id, endpoint_id), countdown=wait, queue=QUEUE)
+            return
+        if wait:
+            time.sleep(wait)
 
 
 @shared_task(name="transcripts.run_dispatch", ignore_result=True)
 def run_dispatch(run_id: int) -> int:
-    """Enqueue every unfinished cell of a run, interleaving endpoints so all start at once."""
-    ids = list(
+    """Start the run's slots, interleaving endpoints so every endpoint begins at once."""
+    unfinished = dict(
         Transcript.objects.filter(run_id=run_id, state__in=Transcript.UNFINISHED)
-        .order_by("replicate", "prompt__code", "scaffold__code", "endpoint_id")
-        .values_list("id", flat=True)
+        .values_list("endpoint_id")
+        .annotate(n=Count("id"))
+        .order_by()
     )
-    for transcript_id in ids:
-        generate_cell.apply_async((transcript_id,), queue=QUEUE)
-    return len(ids)
+    limits = dict(
+        ModelEndpoint.objects.filter(pk__in=unfinished).values_list("pk", "max_concurrency")
+    )
+    slots = {pk: min(limits[pk], n) for pk, n in unfinished.items()}
+    sent = 0
+    for round_ in range(max(slots.values(), default=0)):
+        for endpoint_id in sorted(slots):
+            if round_ < slots[endpoint_id]:
+                generation_slot.apply_async((run_id, endpoint_id), queue=QUEUE)
+                sent += 1
+    return sent

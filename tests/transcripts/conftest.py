@@ -72,11 +72,21 @@ def demo_endpoints(make_endpoint) -> Callable[..., list[ModelEndpoint]]:
     return make
 
 
+def _builtins() -> None:
+    """Transactional tests flush the tables the data migration filled; put them back."""
+    from transcripts.builtin import install_builtins
+    from transcripts.models import Prompt
+
+    install_builtins(Scaffold, PromptSet, Prompt)
+
+
 def builtin_scaffolds() -> list[Scaffold]:
+    _builtins()
     return list(Scaffold.objects.filter(version=1, code__in=["C1", "C2", "C3", "C4"]))
 
 
 def demo_prompt_set() -> PromptSet:
+    _builtins()
     return PromptSet.objects.get(builtin=True)
 
 

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prompt_set
 from transcripts import services
-from transcripts.cells import Claim, cell_call, cell_claim, cell_process, cell_record
+from transcripts.cells import Claim, cell_call, cell_record
+from transcripts.claims import cell_claim, cell_process
 from transcripts.models import GenerationRun, Transcript
 
 State = Transcript.State

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import anthropic
+import anthropic.resources.messages  # noqa: F401 - load now, not in the first call
 
 from .base import (
     Completion,
@@ -13,6 +14,7 @@ from .base import (
     GenerationConfig,
     Message,
     RetryableError,
+    cached_sdk_client,
     elapsed_ms,
     http_client,
     scrub,
@@ -50,18 +52,26 @@ class AnthropicProvider:
 
     def complete(self, messages: list[Message], config: GenerationConfig) -> Completion:
         start = time.monotonic()
-        client = anthropic.Anthropic(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            max_retries=0,
-            timeout=config.timeout,
-            http_client=http_client(),
+        client = cached_sdk_client(
+            "anthropic",
+            self.base_url,
+            self.api_key,
+            lambda: anthropic.Anthropic(
+                api_key=self.api_key,
+                base_url=self.base_url,
+                max_retries=0,  # AlignWeb's retry policy decides
+                http_client=http_client(),
+            ),
         )
         turns = [m for m in messages if m["role"] != "system"]
         named, extra = split_params(client.messages.create, self.request_params(messages, config))
         try:
             raw = client.messages.with_raw_response.create(
-                model=self.model, messages=turns, extra_body=extra or None, **named
+                model=self.model,
+                messages=turns,
+                extra_body=extra or None,
+                timeout=config.timeout,
+                **named,
             )
             request_id = raw.headers.get("request-id")
             result = raw.parse()

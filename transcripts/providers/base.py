@@ -9,10 +9,12 @@ safe to store and show (the API key is scrubbed from it).
 from __future__ import annotations
 
 import email.utils
+import functools
+import hashlib
 import inspect
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -167,29 +169,50 @@ def elapsed_ms(start: float) -> int:
     return int((time.monotonic() - start) * 1000)
 
 
+@functools.lru_cache(maxsize=32)
+def _accepted_params(function: Any) -> frozenset[str]:
+    return frozenset(inspect.signature(function).parameters)
+
+
 def split_params(create: Any, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Named arguments the SDK method accepts, and the rest for ``extra_body``.
 
     SDK versions differ in which sampling parameters they name (the installed anthropic
     SDK has no ``temperature`` argument); anything not named still reaches the API.
     """
-    accepted = set(inspect.signature(create).parameters)
+    accepted = _accepted_params(getattr(create, "__func__", create))
     named = {k: v for k, v in params.items() if k in accepted}
     extra = {k: v for k, v in params.items() if k not in accepted}
     return named, extra
 
 
 _local = threading.local()
+MAX_CACHED_CLIENTS = 32
 
 
 def http_client() -> httpx2.Client:
     """This thread's pooled HTTP client (building one costs ~20 ms of TLS setup).
 
     Redirects are not followed: a redirect could point past the SSRF guard. Timeouts are
-    passed per request by the SDKs.
+    passed per request.
     """
-    client = getattr(_local, "client", None)
+    client = getattr(_local, "http", None)
     if client is None or client.is_closed:
         client = httpx2.Client(follow_redirects=False)
-        _local.client = client
+        _local.http = client
     return client
+
+
+def cached_sdk_client(kind: str, base_url: str, api_key: str, build: Callable[[], Any]) -> Any:
+    """This thread's SDK client for an endpoint (building one costs ~70 ms).
+
+    Kept in memory only, keyed by a hash of the key so a rotated key gets a new client.
+    """
+    cache: dict[tuple[str, str, str], Any] = getattr(_local, "sdk", None) or {}
+    _local.sdk = cache
+    ident = (kind, base_url, hashlib.sha256(api_key.encode()).hexdigest())
+    if ident not in cache:
+        if len(cache) >= MAX_CACHED_CLIENTS:
+            cache.clear()
+        cache[ident] = build()
+    return cache[ident]

@@ -88,6 +88,8 @@ class _State:
     config: FakeServerConfig
     lock: threading.Lock = field(default_factory=threading.Lock)
     counts: Counter = field(default_factory=Counter)
+    in_flight: Counter = field(default_factory=Counter)  # per model, right now
+    peak_in_flight: Counter = field(default_factory=Counter)  # per model, the maximum seen
     log: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=10_000))
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -172,6 +174,20 @@ class _Handler(BaseHTTPRequestHandler):
                 path, {k.lower(): v for k, v in self.headers.items()}, body, key, call
             )
             self.state.log.append(record)
+            self.state.in_flight[model] += 1
+            peak = max(self.state.peak_in_flight[model], self.state.in_flight[model])
+            self.state.peak_in_flight[model] = peak
+        try:
+            self._respond(api, body, record, serial)
+        finally:
+            with self.state.lock:
+                self.state.in_flight[model] -= 1
+
+    def _respond(
+        self, api: str, body: dict[str, Any], record: RecordedRequest, serial: int
+    ) -> None:
+        cfg = self.state.config
+        key, call = record.key, record.call
         if cfg.latency:
             time.sleep(cfg.latency)
         failure = self._failure(key, call)
@@ -337,6 +353,11 @@ class FakeModelServer:
         self.stop()
 
     # -- what tests look at ------------------------------------------------------------
+    def peak_in_flight(self) -> dict[str, int]:
+        """The most concurrent requests seen per model (checks concurrency limits)."""
+        with self._state.lock:
+            return dict(self._state.peak_in_flight)
+
     def call_counts(self) -> dict[str, int]:
         """Calls per distinct request (a cell's retries share one key)."""
         with self._state.lock:
@@ -355,3 +376,4 @@ class FakeModelServer:
         with self._state.lock:
             self._state.counts.clear()
             self._state.log.clear()
+            self._state.peak_in_flight.clear()

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import openai
+import openai.resources.chat.completions  # noqa: F401 - load now, not in the first call
 import pydantic
 
 from .base import (
@@ -15,6 +16,7 @@ from .base import (
     GenerationConfig,
     Message,
     RetryableError,
+    cached_sdk_client,
     elapsed_ms,
     http_client,
     scrub,
@@ -58,19 +60,28 @@ class OpenAIProvider:
 
     def complete(self, messages: list[Message], config: GenerationConfig) -> Completion:
         start = time.monotonic()
-        client = openai.OpenAI(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            max_retries=0,
-            timeout=config.timeout,
-            http_client=http_client(),
+        client = cached_sdk_client(
+            "openai",
+            self.base_url,
+            self.api_key,
+            lambda: openai.OpenAI(
+                api_key=self.api_key,
+                base_url=self.base_url,
+                max_retries=0,  # AlignWeb's retry policy decides
+                http_client=http_client(),
+            ),
         )
-        create = client.chat.completions.with_raw_response.create
         named, extra = split_params(
             client.chat.completions.create, self.request_params(messages, config)
         )
         try:
-            raw = create(model=self.model, messages=messages, extra_body=extra or None, **named)
+            raw = client.chat.completions.with_raw_response.create(
+                model=self.model,
+                messages=messages,
+                extra_body=extra or None,
+                timeout=config.timeout,
+                **named,
+            )
             request_id = raw.headers.get("x-request-id")
             result = raw.parse()
             choice = result.choices[0]
