@@ -58,11 +58,6 @@ class Panel:
     groups: list[Group] = field(default_factory=list)
 
 
-def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    step = (hi - lo) / (n - 1)
-    return [round(lo + i * step, 6) for i in range(n)]
-
-
 def _legend(series: Sequence[str], x: float, y: float, width: float) -> tuple[list[str], float]:
     """Legend items laid out in rows; returns (svg parts, height used)."""
     parts, cx, cy = [], x, y
@@ -78,12 +73,14 @@ def _legend(series: Sequence[str], x: float, y: float, width: float) -> tuple[li
     return parts, (cy - y) + 22
 
 
-def nice_ticks(lo: float, hi: float, target: int = 6) -> list[float]:
-    """Round tick values (steps of 1, 2 or 5 x 10^k) covering [lo, hi]."""
+def nice_ticks(lo: float, hi: float, target: int = 7, integer: bool = False) -> list[float]:
+    """Round tick values (steps of 1, 2 or 5 x 10^k) covering [lo, hi]; whole steps if asked."""
     span = max(hi - lo, 1e-9)
     raw = span / max(target - 1, 1)
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    if integer:
+        step = max(1, round(step))
     first = math.ceil(lo / step) * step
     ticks, t = [], first
     while t <= hi + step * 1e-9:
@@ -136,7 +133,7 @@ def bar_chart(
             f'<text x="{ox + left:.1f}" y="{oy + 16:.1f}" font-weight="600">'
             f"{escape(panel.title)}</text>"
         )
-        for t in _ticks(y0, y1):
+        for t in nice_ticks(y0, y1):
             ty = ypos(t)
             parts.append(
                 f'<line class="grid-line" x1="{ox + left}" x2="{ox + left + plot_w}" '
@@ -236,13 +233,13 @@ def line_chart(
         return top + plot_h * (1 - (y - y0) / (y1 - y0))
 
     parts = [*legend_parts]
-    for t in _ticks(y0, y1):
+    for t in nice_ticks(y0, y1):
         parts.append(
             f'<line class="grid-line" x1="{left}" x2="{left + plot_w}" y1="{py(t):.1f}" '
             f'y2="{py(t):.1f}"/><text x="{left - 6}" y="{py(t) + 4:.1f}" '
             f'text-anchor="end">{t:g}</text>'
         )
-    for t in nice_ticks(x0, x1):
+    for t in nice_ticks(x0, x1, target=6, integer=True):
         parts.append(
             f'<text x="{px(t):.1f}" y="{top + plot_h + 16:.1f}" text-anchor="middle">{t:g}</text>'
         )

@@ -283,7 +283,9 @@ def _benchmark_dict(b) -> dict[str, Any]:
 
 
 def _num(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+    if value is None:
+        return "n/a"
+    return f"{round(value, digits) + 0.0:.{digits}f}"  # + 0.0 turns -0.0 into 0.0
 
 
 def _md_row(cells: list[Any]) -> str:
@@ -388,5 +390,9 @@ def claim_report_markdown(report: dict[str, Any]) -> str:
     for card in report["run_cards"]:
         text = _run_card_markdown(card)
         if text:
-            lines += ["", "## Generation run card", "", text.replace("\n# ", "\n### ", 1)]
+            # Nest the run card's headings under this report's section.
+            nested = "\n".join(
+                f"##{line}" if line.startswith("#") else line for line in text.splitlines()
+            )
+            lines += ["", "## Generation run card", "", nested]
     return "\n".join(lines) + "\n"

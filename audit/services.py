@@ -73,6 +73,11 @@ def snapshot_refresh(*, study: Study, by=None) -> AgreementSnapshot | None:
         return None
     results = snapshot_compute(study=study, by=by)
     with transaction.atomic():
+        # Serialise writers per study; a concurrent refresh may have written it meanwhile.
+        Study.objects.select_for_update().filter(pk=study.pk).first()
+        latest = selectors.snapshot_latest(study=study)
+        if snapshot_is_fresh(study=study, snapshot=latest, n_submitted=n_submitted):
+            return latest
         if latest is not None and latest.n_submitted == n_submitted:
             AgreementSnapshot.objects.filter(pk=latest.pk).update(results=results)
             latest.results = results

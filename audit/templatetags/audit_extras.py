@@ -15,7 +15,7 @@ def num(value: Any, digits: int = 2) -> str:
     if value is None or value == "":
         return "n/a"
     try:
-        return f"{float(value):.{int(digits)}f}"
+        return f"{round(float(value), int(digits)) + 0.0:.{int(digits)}f}"  # no "-0.00"
     except (TypeError, ValueError):
         return str(value)
 

@@ -11,6 +11,7 @@ pytestmark = pytest.mark.browser
 
 def test_lead_sees_dashboard_and_efficacy_charts(page, transactional_db, settings, screenshot_dir):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.AGREEMENT_SNAPSHOT_ON_SUBMIT = False  # the dashboard computes its own snapshot
     p = make_personas()
     build_study(p, unblind=True)
     errors: list[str] = []
