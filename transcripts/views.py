@@ -58,7 +58,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
         except ServiceError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Run started: {run.transcripts.count()} cells queued.")
+            messages.success(request, f"Run started with {run.transcripts.count()} cells.")
             return redirect("transcripts:run-detail", run_id=run.pk)
     has_endpoints = form.fields["endpoints"].queryset.exists()
     return render(

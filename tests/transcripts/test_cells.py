@@ -53,7 +53,8 @@ def test_eager_grid_with_injected_failures_completes(
     cell = retried.first()
     assert [e["outcome"] for e in cell.attempt_log] == ["retry", "ok"]
     assert cell.attempt_log[0]["status"] in (429, 500)
-    assert len(cell.provenance["request_ids"]) == 1  # failed attempts had no id here
+    assert len(cell.provenance["request_ids"]) == 2  # one per attempt, the failed one too
+    assert cell.attempt_log[0]["request_id"] == cell.provenance["request_ids"][0]
     assert cell.provenance["attempts"] == 2
 
 

@@ -200,10 +200,17 @@ class _Handler(BaseHTTPRequestHandler):
                 "rate_limit_error",
                 "Rate limit reached; slow down.",
                 **{"Retry-After": str(math.ceil(wait)), "retry-after-ms": str(int(wait * 1000))},
+                **self._id_headers(api, serial),
             )
             return
         if failure == "500":
-            self._error(api, 500, "api_error", "Internal server error (injected).")
+            self._error(
+                api,
+                500,
+                "api_error",
+                "Internal server error (injected).",
+                **self._id_headers(api, serial),
+            )
             return
         if failure == "timeout":
             time.sleep(cfg.hang_seconds)
