@@ -107,9 +107,8 @@ def test_a_failed_enqueue_releases_the_flag(
         raise ConnectionError("broker down")
 
     monkeypatch.setattr(tasks.agreement_snapshot, "apply_async", broken)
-    with pytest.raises(ConnectionError):
-        with django_capture_on_commit_callbacks(execute=True):
-            tasks.snapshot_request(study.pk)
+    with pytest.raises(ConnectionError), django_capture_on_commit_callbacks(execute=True):
+        tasks.snapshot_request(study.pk)
     assert not SnapshotRequest.objects.exists()
 
 
