@@ -127,11 +127,15 @@ def main() -> int:
     ratio = wall / IDEAL
     print(f"cells                 {stats['cells']} ({stats['succeeded']} succeeded)")
     print(f"model latency         {LATENCY * 1000:.0f} ms, worker concurrency {CONCURRENCY}")
-    print(f"peak in flight        {stats['peak']} (per model: {stats['peak_by_model']})")
+    print(f"peak in flight        {stats['peak']} at once (per model: {stats['peak_by_model']})")
     print(f"mean model call       {stats['call_ms']:.0f} ms (SDK + fake server)")
     print(f"mean cell             {stats['cell_ms']:.0f} ms (claim to stored result)")
     per_slot = wall * CONCURRENCY / max(stats["cells"], 1) * 1000
     print(f"per worker slot       {per_slot:.0f} ms per cell (queueing included)")
+    print(
+        f"to first claim        {stats['to_first_claim']:.2f} s (create run, dispatch, start slots)"
+    )
+    print(f"first claim to last   {stats['claims_to_last']:.2f} s")
     print(f"wall time             {wall:.2f} s")
     print(f"ideal                 {IDEAL:.2f} s  (180 x 0.2 s / 8)")
     print(f"ratio                 {ratio:.2f}x  (target <= {TARGET_RATIO}x)")
@@ -183,6 +187,8 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
 
 def bench() -> tuple[float, dict]:
     from django.contrib.auth import get_user_model
+    from django.db.models import Max, Min
+    from django.utils import timezone
 
     from transcripts.models import GenerationRun, ModelEndpoint, PromptSet, Scaffold
     from transcripts.providers.fake_server import FakeModelServer, FakeServerConfig
@@ -209,6 +215,7 @@ def bench() -> tuple[float, dict]:
             ]
         ]
         start = time.perf_counter()
+        started_at = timezone.now()
         run = run_create(
             by=lead,
             name="bench",
@@ -225,6 +232,8 @@ def bench() -> tuple[float, dict]:
             time.sleep(0.02)
         wall = time.perf_counter() - start
         peak_by_model = server.peak_in_flight()
+        peak_total = server.peak_in_flight_total
+    span = run.transcripts.aggregate(first=Min("first_attempt_at"), last=Max("finished_at"))
     from django.db.models import Avg, DurationField, ExpressionWrapper, F
 
     timing = run.transcripts.aggregate(
@@ -236,11 +245,13 @@ def bench() -> tuple[float, dict]:
         ),
     )
     stats = {
+        "to_first_claim": (span["first"] - started_at).total_seconds(),
+        "claims_to_last": (span["last"] - span["first"]).total_seconds(),
         "call_ms": timing["call"] or 0,
         "cell_ms": timing["cell"].total_seconds() * 1000 if timing["cell"] else 0,
         "cells": run.transcripts.count(),
         "succeeded": run.transcripts.filter(state="succeeded").count(),
-        "peak": sum(peak_by_model.values()),
+        "peak": peak_total,
         "peak_by_model": peak_by_model,
     }
     return wall, stats

@@ -170,7 +170,11 @@ def _provenance(claim: Claim, completion: Completion, log: list[dict], now: date
 
 
 def cell_record(claim: Claim, result: Completion | ProviderError) -> float | None:
-    """Store the outcome if the claim still holds; the delay before a retry, or None."""
+    """Store the outcome if the claim still holds; the delay before a retry, or None.
+
+    Does not check whether the run is complete (one query per cell saved): the caller
+    does, once it runs out of cells (``claims.cell_claim_next``, ``claims.cell_process``).
+    """
     now = timezone.now()
     current = Transcript.objects.filter(
         pk=claim.transcript_id, claim_token=claim.token, state=State.CLAIMED
@@ -226,8 +230,6 @@ def cell_record(claim: Claim, result: Completion | ProviderError) -> float | Non
             "cell %s attempt %s: late result discarded", claim.transcript_id, claim.attempt
         )
         return None
-    if delay is None:
-        finish_run_if_done(claim.run_id)
     return delay
 
 

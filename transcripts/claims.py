@@ -183,6 +183,7 @@ def cell_claim_next(*, run_id: int, endpoint_id: int) -> Claim | float | None:
     if not Transcript.objects.filter(
         run_id=run_id, endpoint_id=endpoint_id, state__in=Transcript.UNFINISHED
     ).exists():
+        finish_run_if_done(run_id)  # this endpoint is done; maybe the whole run is
         return None
     times = [t for t in (soonest["retry"], soonest["lease"]) if t is not None]
     if not times:
@@ -211,4 +212,7 @@ def cell_process(*, transcript_id: int) -> float | None:
     claim = cell_claim(transcript_id=transcript_id)
     if not isinstance(claim, Claim):
         return claim
-    return cell_record(claim, cell_call(claim))
+    delay = cell_record(claim, cell_call(claim))
+    if delay is None:
+        finish_run_if_done(claim.run_id)
+    return delay

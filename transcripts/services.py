@@ -20,12 +20,13 @@ from django.db.models import Max
 from coding.services import ServiceError
 
 from .builtin import text_sha256
-from .cells import is_secret_name
+from .cells import finish_run_if_done, is_secret_name
 from .models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold, Transcript
 from .providers.retry import RetryPolicy
 from .runcard import code_version, package_versions
 from .selectors import prompt_list_current
 from .ssrf import validate_base_url
+from .tasks import QUEUE, run_dispatch
 
 if TYPE_CHECKING:
     from coding.models import Study
@@ -285,8 +286,6 @@ def run_create(
 
 
 def _enqueue_on_commit(run: GenerationRun) -> None:
-    from .tasks import QUEUE, run_dispatch
-
     run_id = run.pk
     transaction.on_commit(lambda: run_dispatch.apply_async((run_id,), queue=QUEUE))
 
@@ -304,10 +303,12 @@ def run_cancel(*, run: GenerationRun, by) -> GenerationRun:
 
 def run_resume(*, run: GenerationRun, by) -> int:
     """Re-enqueue every unfinished cell (expired leases are reclaimed). Returns the count."""
+    unfinished = Transcript.objects.filter(run=run, state__in=Transcript.UNFINISHED).count()
+    if not unfinished:
+        finish_run_if_done(run.pk)  # a worker may have died right after storing the last cell
+        run.refresh_from_db()
+        raise ServiceError("Nothing to resume: every cell has finished.")
     with transaction.atomic():
-        unfinished = Transcript.objects.filter(run=run, state__in=Transcript.UNFINISHED).count()
-        if not unfinished:
-            raise ServiceError("Nothing to resume: every cell has finished.")
         GenerationRun.objects.filter(pk=run.pk).exclude(status=GenerationRun.Status.RUNNING).update(
             status=GenerationRun.Status.RUNNING, finished_at=None
         )

@@ -11,7 +11,7 @@ from django.utils import timezone
 from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prompt_set
 from transcripts import services
 from transcripts.cells import Claim, cell_call, cell_record
-from transcripts.claims import cell_claim, cell_process
+from transcripts.claims import cell_claim, cell_claim_next, cell_process
 from transcripts.models import GenerationRun, Transcript
 
 State = Transcript.State
@@ -248,3 +248,46 @@ def test_bad_endpoints_fail_clearly_and_do_not_block_others(
             "attempts", flat=True
         )
     ) == {1}
+
+
+def test_the_model_is_called_outside_any_transaction(
+    personas, fake_server, make_endpoint, monkeypatch, transactional_db
+):
+    from django.db import connection
+
+    from tests.transcripts.conftest import builtin_scaffolds as scaffolds
+    from transcripts.claims import slot_drive
+    from transcripts.providers.openai_provider import OpenAIProvider
+
+    seen = []
+    real = OpenAIProvider.complete
+
+    def spy(self, messages, config):
+        seen.append(connection.in_atomic_block)
+        return real(self, messages, config)
+
+    monkeypatch.setattr(OpenAIProvider, "complete", spy)
+    endpoint = make_endpoint(owner=personas.lead, server=fake_server)
+    run = services.run_create(
+        by=personas.lead,
+        name="tx",
+        endpoints=[endpoint],
+        scaffolds=scaffolds(),
+        prompt_set=demo_prompt_set(),
+        max_prompts=1,
+        dispatch=False,
+    )
+    slot_drive(run_id=run.pk, endpoint_id=endpoint.pk)
+    assert seen == [False] * 4
+
+
+def test_slot_claims_the_next_cell_and_stops_when_done(personas, fake_server, make_endpoint):
+    endpoint = make_endpoint(owner=personas.lead, server=fake_server)
+    run = make_run(personas.lead, [endpoint], max_prompts=1)
+    claimed = set()
+    while isinstance(claim := cell_claim_next(run_id=run.pk, endpoint_id=endpoint.pk), Claim):
+        claimed.add(claim.transcript_id)
+        cell_record(claim, cell_call(claim))
+    assert claim is None and len(claimed) == 4
+    run.refresh_from_db()
+    assert run.status == GenerationRun.Status.FINISHED

@@ -168,3 +168,13 @@ def test_cancel_resume_retry_failed(personas, fake_server, make_endpoint):
     run.transcripts.update(state="failed", attempts=4)
     assert services.run_retry_failed(run=run, by=personas.lead) == 4
     assert set(run.transcripts.values_list("state", "attempts")) == {("pending", 0)}
+
+
+def test_resume_finishes_a_run_whose_last_cell_was_stored(personas, fake_server, make_endpoint):
+    endpoint = make_endpoint(owner=personas.lead, server=fake_server)
+    run = _run(personas, [endpoint], max_prompts=1)
+    run.transcripts.update(state="succeeded")  # as if the worker died before the finish check
+    with pytest.raises(ServiceError, match="Nothing to resume"):
+        services.run_resume(run=run, by=personas.lead)
+    run.refresh_from_db()
+    assert run.status == GenerationRun.Status.FINISHED

@@ -74,6 +74,8 @@ def test_grid_with_injected_failures_on_a_real_worker(
     counts = fake_server.call_counts()
     assert len(counts) == 180
     assert max(counts.values()) == 2
+    # The per-endpoint concurrency limit (3) held across the worker's 4 threads.
+    assert max(fake_server.peak_in_flight().values()) <= 3
     retried = sum(1 for n in counts.values() if n == 2)
     assert 18 <= retried <= 54  # about 20% of 180
     cells = Transcript.objects.filter(run=run)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 
-# Imported eagerly: the SDKs take ~2 s to import, which belongs in worker start-up, not
-# in the first calls of a run (eight threads would queue on the import lock).
-from .anthropic_provider import AnthropicProvider
 from .base import (
     Completion,
     FinalError,
@@ -15,7 +12,6 @@ from .base import (
     ProviderError,
     RetryableError,
 )
-from .openai_provider import OpenAIProvider
 
 # The SDKs' HTTP client logs every request at INFO; a run makes thousands. Warnings stay.
 logging.getLogger("httpx2").setLevel(logging.WARNING)
@@ -26,9 +22,15 @@ ANTHROPIC = "anthropic"
 
 def build_provider(*, provider: str, base_url: str, model: str, api_key: str | None) -> Provider:
     """The adapter for an endpoint's provider kind."""
+    # Imported here so the fake server and forms don't pay ~2 s of SDK imports; workers
+    # import both SDKs at start-up (tasks.py).
     if provider == OPENAI_COMPATIBLE:
+        from .openai_provider import OpenAIProvider
+
         return OpenAIProvider(base_url=base_url, model=model, api_key=api_key)
     if provider == ANTHROPIC:
+        from .anthropic_provider import AnthropicProvider
+
         return AnthropicProvider(base_url=base_url, model=model, api_key=api_key)
     raise FinalError(f"Unknown provider {provider!r}")
 

@@ -90,6 +90,7 @@ class _State:
     counts: Counter = field(default_factory=Counter)
     in_flight: Counter = field(default_factory=Counter)  # per model, right now
     peak_in_flight: Counter = field(default_factory=Counter)  # per model, the maximum seen
+    peak_total: int = 0  # all models at once
     log: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=10_000))
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -177,6 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.in_flight[model] += 1
             peak = max(self.state.peak_in_flight[model], self.state.in_flight[model])
             self.state.peak_in_flight[model] = peak
+            self.state.peak_total = max(self.state.peak_total, sum(self.state.in_flight.values()))
         try:
             self._respond(api, body, record, serial)
         finally:
@@ -365,6 +367,12 @@ class FakeModelServer:
         with self._state.lock:
             return dict(self._state.peak_in_flight)
 
+    @property
+    def peak_in_flight_total(self) -> int:
+        """The most concurrent requests seen across all models."""
+        with self._state.lock:
+            return self._state.peak_total
+
     def call_counts(self) -> dict[str, int]:
         """Calls per distinct request (a cell's retries share one key)."""
         with self._state.lock:
@@ -384,3 +392,4 @@ class FakeModelServer:
             self._state.counts.clear()
             self._state.log.clear()
             self._state.peak_in_flight.clear()
+            self._state.peak_total = 0
