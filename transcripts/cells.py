@@ -122,8 +122,10 @@ def cell_call(claim: Claim) -> Completion | ProviderError:
     except ProviderError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - an SDK surprise must not kill the worker
-        logger.exception("cell %s: unexpected error calling the model", claim.transcript_id)
-        return RetryableError(scrub(f"Unexpected {type(exc).__name__}: {exc}", api_key)[:500])
+        message = scrub(f"Unexpected {type(exc).__name__}: {exc}", api_key)[:500]
+        # No traceback: exception text and frames could carry request headers.
+        logger.error("cell %s: %s", claim.transcript_id, message)
+        return RetryableError(message)
 
 
 def _attempt_entry(claim: Claim, outcome: str, result: Any, now: datetime) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -88,6 +89,12 @@ def endpoint_create(
     for key in params:
         if key not in CONFIG_KEYS:
             raise ServiceError(f"Unknown default parameter {key!r}.")
+    query = parse_qs(urlsplit(base_url).query)
+    if any(is_secret_name(name) for name in query):
+        raise ServiceError(
+            "The base URL carries a secret in its query string; name an environment variable "
+            "for the key instead."
+        )
     try:
         validate_base_url(base_url)
     except ValidationError as exc:

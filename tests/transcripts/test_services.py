@@ -56,6 +56,7 @@ def test_endpoint_create_stores_only_the_variable_name(personas, fake_server):
         ({"default_params": {"extra": {"api_key": "x"}}}, "looks like a secret"),
         ({"default_params": {"extra": {"model": "x"}}}, "cannot be overridden"),
         ({"max_concurrency": 0}, "Concurrency"),
+        ({"base_url": "http://127.0.0.1:9/v1?api_key=sk-abc"}, "query string"),
     ],
 )
 def test_endpoint_create_refuses(personas, fake_server, fields, message):

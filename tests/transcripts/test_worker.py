@@ -90,9 +90,10 @@ def test_sigkill_mid_run_then_resume_on_a_new_worker(
     personas, live_worker_factory, fake_server, demo_endpoints
 ):
     fake_server.configure(latency=0.05)
-    endpoints = demo_endpoints(personas.lead, fake_server, timeout_seconds=1)
+    # The lease outlives the call timeout, so only a dead worker's cells are reclaimed.
+    endpoints = demo_endpoints(personas.lead, fake_server, timeout_seconds=1.5)
     first = live_worker_factory(concurrency=4)
-    run = start_run(personas.lead, endpoints, policy=FAST_POLICY | {"lease_seconds": 2})
+    run = start_run(personas.lead, endpoints, policy=FAST_POLICY | {"lease_seconds": 3})
     deadline = time.monotonic() + 30
     while Transcript.objects.filter(run=run, state=State.SUCCEEDED).count() < 40:
         assert time.monotonic() < deadline, "the first worker made no progress"
