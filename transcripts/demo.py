@@ -9,8 +9,6 @@ Called by the ``demo`` management command::
 
 from __future__ import annotations
 
-import socket
-
 from .builtin import DEMO_PROMPT_SET, install_builtins
 from .claims import slot_drive
 from .models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold
@@ -29,13 +27,11 @@ DEMO_ENDPOINTS = [
 __all__ = ["generate_demo_run", "run_to_study", "demo_endpoints"]
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", DEMO_PORT))
-        except OSError:
-            return 0
-    return DEMO_PORT
+def _demo_server(config: FakeServerConfig) -> FakeModelServer:
+    try:
+        return FakeModelServer(config, port=DEMO_PORT)
+    except OSError:  # taken (e.g. by ``make fake-server``): any free port will do
+        return FakeModelServer(config, port=0)
 
 
 def demo_endpoints(*, lead, server: FakeModelServer) -> list[ModelEndpoint]:
@@ -74,7 +70,7 @@ def generate_demo_run(*, lead, n_prompts: int = 15) -> GenerationRun:
     shows retries. Runs in this process whatever the Celery configuration.
     """
     config = FakeServerConfig(latency=0.0, failure_rate=0.05, retry_after=0.01, seed=7)
-    with FakeModelServer(config, port=_port()) as server:
+    with _demo_server(config) as server:
         install_builtins(Scaffold, PromptSet, Prompt)  # in case they were deleted
         endpoints = demo_endpoints(lead=lead, server=server)
         scaffolds = [
