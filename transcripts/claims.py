@@ -29,6 +29,7 @@ from .providers.retry import RetryPolicy
 
 State = Transcript.State
 RUNNING = GenerationRun.Status.RUNNING
+INLINE_WAIT = 1.0  # a slot task sleeps through waits up to this; longer ones re-enqueue it
 
 
 def _wait(seconds: float) -> float:
@@ -83,7 +84,8 @@ def _take(cell: Transcript, endpoint: ModelEndpoint, now: datetime) -> Claim | f
         _close(cell, now, f"Gave up: over the {policy.max_total_seconds:g} s time budget.", log)
         return None
     if _endpoint_full(endpoint, now):
-        return _wait(random.uniform(0.3, 1.0))
+        # Longer than a slot sleeps in place: the slot hands its worker thread back.
+        return _wait(INLINE_WAIT + random.uniform(0.1, 1.0))
     token = uuid.uuid4()
     claimed = Transcript.objects.filter(
         pk=cell.pk, state=cell.state, attempts=cell.attempts

@@ -19,7 +19,7 @@ from django.db.models import Count
 
 from alignweb.celery import app
 
-from .claims import slot_drive, slot_step
+from .claims import INLINE_WAIT, slot_drive, slot_step
 from .models import ModelEndpoint, Transcript
 
 # Both SDKs load (~2 s) when the worker imports its tasks, not inside the first calls of a
@@ -28,7 +28,6 @@ from .providers import anthropic_provider, openai_provider  # noqa: F401
 
 QUEUE = "generation"
 SLOT_SECONDS = 60.0  # then hand over to a fresh task (well inside the visibility timeout)
-INLINE_WAIT = 1.0  # sleep in the task for waits up to this; re-enqueue for longer ones
 
 
 def _eager() -> bool:
