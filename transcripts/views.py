@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from alignweb.celery import app as celery_app
 from coding.services import ServiceError
 
 from . import selectors, services
@@ -60,10 +61,12 @@ def run_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Run started with {run.transcripts.count()} cells.")
             return redirect("transcripts:run-detail", run_id=run.pk)
-    has_endpoints = form.fields["endpoints"].queryset.exists()
-    return render(
-        request, "transcripts/run_form.html", {"form": form, "has_endpoints": has_endpoints}
-    )
+    context = {
+        "form": form,
+        "has_endpoints": form.fields["endpoints"].queryset.exists(),
+        "inline": bool(celery_app.conf.task_always_eager),
+    }
+    return render(request, "transcripts/run_form.html", context)
 
 
 @login_required
