@@ -255,15 +255,7 @@ class ItemKeyView(APIView):
             key = condition_key_read(item=item, by=request.user, reason=reason)
         if key is None:
             raise Http404("This item has no condition key.")
-        body = {
-            "item": item.public_code,
-            "model": key.model,
-            "scaffold": key.scaffold,
-            "prompt": key.prompt,
-            "specification": key.specification,
-            "replicate": key.replicate,
-            "metadata": key.metadata,
-        }
+        body = s.condition_key_row(item.public_code, key)
         return Response(s.ConditionKeySerializer(body).data)
 
 

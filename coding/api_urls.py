@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api_coding, api_studies
+from . import api_coding, api_reconcile, api_studies
 
 S = "studies/<int:study_id>/"
 
@@ -40,6 +40,29 @@ urlpatterns = [
         api_coding.MySubmitView.as_view(),
         name="api-my-submit",
     ),
+    path(
+        S + "reconciliation/",
+        api_reconcile.ReconcileQueueView.as_view(),
+        name="api-reconcile-queue",
+    ),
+    path(
+        S + "reconciliation/auto-agree/",
+        api_reconcile.AutoAgreeView.as_view(),
+        name="api-reconcile-auto",
+    ),
+    path(
+        S + "reconciliation/<str:code>/",
+        api_reconcile.ReconcileItemView.as_view(),
+        name="api-reconcile-item",
+    ),
+    path(
+        S + "reconciliation/<str:code>/decide/",
+        api_reconcile.DecideView.as_view(),
+        name="api-reconcile-decide",
+    ),
+    path(S + "lock/", api_reconcile.LockView.as_view(), name="api-study-lock"),
+    path(S + "unblind/", api_reconcile.UnblindView.as_view(), name="api-study-unblind"),
+    path(S + "key/", api_reconcile.ConditionKeyListView.as_view(), name="api-condition-key"),
     path("rubrics/", api_studies.RubricListView.as_view(), name="api-rubric-list"),
     path("rubrics/<int:rubric_id>/", api_studies.RubricDetailView.as_view(), name="api-rubric"),
     path(

@@ -14,7 +14,16 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
-from .models import Assignment, Dimension, Item, Level, Membership, Rubric, Study
+from .models import (
+    Assignment,
+    Dimension,
+    Item,
+    Level,
+    Membership,
+    Reconciliation,
+    Rubric,
+    Study,
+)
 from .services.scoring import MAX_RATIONALE
 
 
@@ -292,8 +301,17 @@ class ConditionKeySerializer(serializers.Serializer):
     metadata = serializers.DictField()
 
 
-class ReasonSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=500, required=False, default="view")
+def condition_key_row(code: str, key: Any) -> dict[str, Any]:
+    """One row of the condition key (blank cells when an item has no key)."""
+    return {
+        "item": code,
+        "model": key.model if key else "",
+        "scaffold": key.scaffold if key else "",
+        "prompt": key.prompt if key else "",
+        "specification": key.specification if key else "",
+        "replicate": key.replicate if key else None,
+        "metadata": key.metadata if key else {},
+    }
 
 
 # --- assignments and scores --------------------------------------------------------------
@@ -338,3 +356,86 @@ def scores_payload(scores: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         code: {"value": score.value, "rationale": score.rationale}
         for code, score in sorted(scores.items())
     }
+
+
+# --- reconciliation, lock, unblind ----------------------------------------------------------
+
+MethodField = named_choice("ReconciliationMethodEnum", Reconciliation.Method.choices)
+
+
+class QueueEntrySerializer(serializers.Serializer):
+    """One (item, dimension) whose submitted first-pass values differ. No coder names."""
+
+    item = serializers.CharField(source="item_code")
+    dimension = serializers.CharField(source="dimension_code")
+    dimension_name = serializers.CharField()
+    low = serializers.IntegerField()
+    high = serializers.IntegerField()
+    spread = serializers.IntegerField()
+    coders = serializers.IntegerField()
+    reconciled_value = serializers.IntegerField(allow_null=True)
+    reconciled_method = MethodField(allow_null=True)
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    """A recorded decision. ``id`` is its version: send it back as ``expected_id``."""
+
+    dimension = serializers.CharField(source="dimension.code")
+    method = MethodField()
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True)
+
+    class Meta:
+        model = Reconciliation
+        fields = ["id", "dimension", "value", "method", "note", "decided_by", "decided_at"]
+
+
+class CoderScoreSerializer(serializers.Serializer):
+    coder = serializers.CharField(source="label", help_text='Anonymised: "Coder A", ...')
+    value = serializers.IntegerField(allow_null=True)
+    rationale = serializers.CharField()
+
+
+class DimensionPanelSerializer(serializers.Serializer):
+    code = serializers.CharField(source="dimension.code")
+    name = serializers.CharField(source="dimension.name")
+    levels = LevelSerializer(source="dimension.levels", many=True)
+    scores = CoderScoreSerializer(many=True)
+    spread = serializers.IntegerField()
+    disagreement = serializers.BooleanField()
+    decision = DecisionSerializer(allow_null=True)
+
+
+class ReconcileItemSerializer(serializers.Serializer):
+    """Side by side: the blinded item and every submitted first-pass score, anonymised."""
+
+    item = ItemCoderSerializer()
+    coders = serializers.ListField(child=serializers.CharField(), source="coder_labels")
+    assigned = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    complete = serializers.BooleanField()
+    open_disagreements = serializers.IntegerField()
+    dimensions = DimensionPanelSerializer(many=True)
+
+
+class DecideSerializer(StrictSerializer):
+    """A decision for one dimension. ``expected_id``: the id of the decision you saw
+    (null if none); a different current decision is a 409, never an overwrite."""
+
+    dimension = serializers.CharField(max_length=20)
+    value = serializers.IntegerField()
+    method = MethodField(default=Reconciliation.Method.ADJUDICATED)
+    note = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
+    expected_id = serializers.IntegerField(allow_null=True, required=False, default=None)
+
+
+class AutoAgreeResultSerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+
+
+class LockSerializer(StrictSerializer):
+    override = serializers.BooleanField(default=False)
+    reason = serializers.CharField(allow_blank=True, required=False, default="", max_length=2000)
+
+
+class UnblindSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000)

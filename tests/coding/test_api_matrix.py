@@ -69,6 +69,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int | str]] = {
     ("api-rubric", "get"): allow(**CREATORS),
     ("api-rubric-export", "get"): allow(**CREATORS),
     ("api-study-agreement", "get"): allow(lead=200),
+    ("api-reconcile-queue", "get"): allow(adjudicator=200, lead=200),
+    ("api-reconcile-auto", "post"): allow(adjudicator=200, lead=200),
+    ("api-reconcile-item", "get"): allow(adjudicator=200, lead=200),
+    ("api-reconcile-decide", "post"): allow(adjudicator=400, lead=400),  # still being coded
+    ("api-study-lock", "post"): allow(lead=200),  # with override and a reason
+    ("api-study-unblind", "post"): allow(lead=409),  # not locked yet
+    ("api-condition-key", "get"): allow(lead=400),  # sealed
 }
 
 
@@ -151,6 +158,15 @@ def _bodies(p, code: str) -> dict[tuple[str, str], Callable[[], dict[str, Any]]]
             "data": {"version": 0, "scores": full_values(study)},
             "format": "json",
         },
+        ("api-reconcile-decide", "post"): lambda: {
+            "data": {"dimension": "D1", "value": 1, "method": "adjudicated"},
+            "format": "json",
+        },
+        ("api-study-lock", "post"): lambda: {
+            "data": {"override": True, "reason": "matrix"},
+            "format": "json",
+        },
+        ("api-study-unblind", "post"): lambda: {"data": {"reason": "matrix"}, "format": "json"},
         ("api-rubric-list", "post"): lambda: {
             "data": {**rubric, "name": "Matrix rubric"},
             "format": "json",
@@ -159,7 +175,7 @@ def _bodies(p, code: str) -> dict[tuple[str, str], Callable[[], dict[str, Any]]]
 
 
 def _kwargs(p, code: str) -> dict[str, Any]:
-    return {"study_id": p.study.pk, "code": code, "rubric_id": p.study.rubric_id}
+    return {"study_id": p.study.pk, "code": code, "rubric_id": p.study.rubric_id, "kind": "long"}
 
 
 def _clients(p) -> dict[str, APIClient]:
