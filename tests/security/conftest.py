@@ -1,0 +1,163 @@
+"""Fixtures for the security suite: one "world" with every kind of object a URL can name.
+
+``world`` holds the personas' study (open: some items submitted by both coders with
+disagreements, so the reconciliation pages have content), a second study with the same
+members that is coded, reconciled, locked and unblinded (condition-key and analysis pages),
+a finished generation run owned by the lead (3 fake endpoints x 4 scaffolds x 1 prompt),
+a benchmark, and the study's rubric. URL kwargs for the access matrix and the CSRF sweep
+come from ``world.kwargs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from coding.models import Assignment, Item, Membership, Rubric, Study
+from coding.services import (
+    items_import,
+    reconciliation_auto_agree,
+    score_submit,
+    study_lock,
+    study_open,
+    study_unblind,
+)
+from tests.coding.conftest import full_values, make_records
+from tests.factories import Personas, make_personas
+
+PERSONAS = ("anonymous", "outsider", "coder_a", "coder_b", "adjudicator", "lead", "other_lead")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """Personas hash seven passwords; PBKDF2 would cost seconds per test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_snapshot_on_submit(settings) -> None:
+    """Agreement snapshots are the audit app's business; skip the per-submit refresh."""
+    settings.AGREEMENT_SNAPSHOT_ON_SUBMIT = False
+
+
+def submit(study: Study, coder, codes: list[str], value: int, note: str = "because") -> None:
+    """Submit ``coder``'s scores (every dimension = ``value``) for the items ``codes``."""
+    for code in codes:
+        assignment = Assignment.objects.select_related("item__study").get(
+            item__study=study, item__public_code=code, coder=coder
+        )
+        score_submit(
+            assignment=assignment,
+            values=full_values(study, value, note),
+            expected_version=assignment.version,
+            by=coder,
+        )
+
+
+def codes_of(study: Study) -> list[str]:
+    return list(
+        Item.objects.filter(study=study)
+        .order_by("public_code")
+        .values_list("public_code", flat=True)
+    )
+
+
+def build_unblinded(p: Personas, *, name: str = "Finished study", n: int = 4) -> Study:
+    """A study with the personas' roles, fully coded (both agree), locked and unblinded."""
+    from tests.factories import StudyFactory
+
+    study = StudyFactory(name=name)
+    for user, role in [
+        (p.coder_a, Membership.Role.CODER),
+        (p.coder_b, Membership.Role.CODER),
+        (p.adjudicator, Membership.Role.ADJUDICATOR),
+        (p.lead, Membership.Role.LEAD),
+    ]:
+        Membership.objects.create(study=study, user=user, role=role)
+    items_import(study=study, records=make_records(n, prefix="done"), by=p.lead)
+    study_open(study=study, by=p.lead)
+    study.refresh_from_db()
+    codes = codes_of(study)
+    submit(study, p.coder_a, codes, 1)
+    submit(study, p.coder_b, codes, 1)
+    reconciliation_auto_agree(study=study)
+    study_lock(study=study, by=p.lead)
+    study_unblind(study=study, by=p.lead, reason="security fixture")
+    study.refresh_from_db()
+    return study
+
+
+@dataclass
+class World:
+    p: Personas
+    study: Study  # open; ``disputed`` items submitted by both coders with different values
+    done: Study  # unblinded, same members
+    open_code: str  # an item nobody has submitted yet
+    disputed: list[str]
+    run: Any
+    transcript: Any
+    endpoint: Any
+    benchmark: Any
+    rubric: Rubric
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def kwargs(self, study: str = "open") -> dict[str, Any]:
+        """Values for every URL converter name used by the project's HTML routes."""
+        target = self.done if study == "done" else self.study
+        code = codes_of(target)[0] if study == "done" else self.disputed[0]
+        return {
+            "study_id": target.pk,
+            "code": code,
+            "rubric_id": self.rubric.pk,
+            "benchmark_id": self.benchmark.pk,
+            "run_id": self.run.pk,
+            "transcript_id": self.transcript.pk,
+            "endpoint_id": self.endpoint.pk,
+            "kind": "long",
+        }
+
+    def user(self, persona: str):
+        return None if persona == "anonymous" else getattr(self.p, persona)
+
+    def client(self, persona: str, **options) -> Client:
+        client = Client(**options)
+        if persona != "anonymous":
+            client.force_login(getattr(self.p, persona))
+        return client
+
+
+def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
+    from audit.services import benchmark_create
+    from transcripts.demo import generate_demo_run
+
+    p = p or make_personas()
+    items_import(study=p.study, records=make_records(n_items), by=p.lead)
+    study_open(study=p.study, by=p.lead)
+    p.study.refresh_from_db()
+    codes = codes_of(p.study)
+    disputed, open_code = codes[:2], codes[-1]
+    submit(p.study, p.coder_a, disputed, 1)
+    submit(p.study, p.coder_b, disputed, 2)
+    done = build_unblinded(p)
+    run = generate_demo_run(lead=p.lead, n_prompts=1)
+    benchmark = benchmark_create(by=p.lead, name="Security bench", description="A benchmark.")
+    return World(
+        p=p,
+        study=p.study,
+        done=done,
+        open_code=open_code,
+        disputed=disputed,
+        run=run,
+        transcript=run.transcripts.order_by("pk").first(),
+        endpoint=run.endpoints.order_by("pk").first(),
+        benchmark=benchmark,
+        rubric=p.study.rubric,
+    )
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world()

@@ -1,0 +1,478 @@
+"""Access-control matrix for every HTML route: URL pattern x persona x method -> status.
+
+The routes come from the URL resolver. A route without a row in ``EXPECTED`` fails
+``test_every_html_route_is_classified`` (so a new page must be classified before it
+lands), and a row whose route has vanished fails too. Non-members get 404 (never 403) on
+every object page, anonymous users are sent to the login page, and each request runs in
+a rolled-back savepoint so every persona meets the same state (``world`` in conftest).
+
+Admin routes are classified by one rule (staff only: everyone else is sent to the admin
+login). API routes: /api/v1/ coding and audit routes are matrix-tested in
+tests/coding/test_api_matrix.py; here we check that it enumerates them and add the
+persona matrix for the generation API routes, which that file only checks anonymously.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from coding.models import Assignment
+from coding.services import rubric_export
+from tests.coding import test_api_matrix
+from tests.coding.conftest import as_jsonl, full_values, make_records
+from tests.security.conftest import PERSONAS, World
+
+LOGIN = "login"  # 302 to /login/?next=<the page>
+NOT_ALLOWED = 405
+
+
+def only(**codes: int | str) -> dict[str, int | str]:
+    """The given personas as stated, anonymous to the login page, every other user 404."""
+    row: dict[str, int | str] = {p: 404 for p in PERSONAS}
+    row["anonymous"] = LOGIN
+    row.update(codes)
+    return row
+
+
+def everyone(status: int | str, anonymous: int | str = LOGIN) -> dict[str, int | str]:
+    return {p: (anonymous if p == "anonymous" else status) for p in PERSONAS}
+
+
+def post_only() -> dict[str, int | str]:
+    """GET on a POST-only view: 405 for every signed-in user (it says nothing about objects)."""
+    return everyone(NOT_ALLOWED)
+
+
+LEAD = {"lead": 200}
+CODERS = {"coder_a": 200, "coder_b": 200}  # k = 2 with two coders: every item is theirs
+RECONCILERS = {"adjudicator": 200, "lead": 200}
+CREATORS = {"lead": 200, "other_lead": 200}  # leads of any study (and staff)
+
+Body = Callable[[World, str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Row:
+    get: dict[str, int | str]
+    post: dict[str, int | str] | None = None  # state-changing views: status with ``body``
+    body: Body | None = None
+    study: str = "open"  # "open": the personas' study; "done": the unblinded one
+    code: str = "disputed"  # "disputed": submitted by both coders; "open": nobody's yet
+
+
+def _rubric_upload(w: World, _persona: str) -> dict[str, Any]:
+    data = {**rubric_export(rubric=w.rubric), "name": "Matrix rubric"}
+    return {"file": SimpleUploadedFile("rubric.json", json.dumps(data).encode())}
+
+
+def _save_body(w: World, persona: str) -> dict[str, Any]:
+    version = _version(w, persona)
+    return {"version": version, "value_D1": "1", "rationale_D1": "draft"}
+
+
+def _submit_body(w: World, persona: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"version": _version(w, persona)}
+    for code, v in full_values(w.study, 1, "matrix").items():
+        body[f"value_{code}"], body[f"rationale_{code}"] = v["value"], v["rationale"]
+    return body
+
+
+def _version(w: World, persona: str) -> int:
+    mine = Assignment.objects.filter(item__public_code=w.open_code, coder=w.user(persona))
+    return mine.values_list("version", flat=True).first() or 0
+
+
+EXAMPLE_RANKS = Path(__file__).resolve().parents[2] / "audit/data/rank_instability_example.csv"
+
+EXPECTED: dict[str, Row] = {
+    # --- project ---------------------------------------------------------------------------
+    "home": Row(everyone(200)),
+    "healthz": Row(everyone(200, anonymous=200)),
+    "login": Row(
+        {**everyone(302), "anonymous": 200},  # signed-in users are sent home
+        post={**everyone(302), "anonymous": 200},  # wrong password: the form again
+        body=lambda w, p: {"username": "nobody", "password": "wrong"},
+    ),
+    "logout": Row(everyone(NOT_ALLOWED, anonymous=NOT_ALLOWED), post=everyone(302, anonymous=302)),
+    # --- coding: lead ----------------------------------------------------------------------
+    "coding:study-create": Row(
+        only(**CREATORS),
+        post=only(lead=302, other_lead=302),
+        body=lambda w, p: {"name": "Matrix", "rubric": w.rubric.pk, "coders_per_item": 2},
+    ),
+    "coding:rubric-list": Row(
+        only(**CREATORS), post=only(lead=302, other_lead=302), body=_rubric_upload
+    ),
+    "coding:rubric-export": Row(only(**CREATORS)),
+    "coding:study-detail": Row(only(**LEAD)),
+    "coding:study-members": Row(
+        only(**LEAD),
+        post=only(lead=302),
+        body=lambda w, p: {"username": "outsider", "role": "coder"},
+    ),
+    "coding:study-import": Row(
+        only(**LEAD),
+        post=only(lead=302),
+        body=lambda w, p: {
+            "file": SimpleUploadedFile("more.jsonl", as_jsonl(make_records(2, prefix="mx")))
+        },
+    ),
+    "coding:study-open": Row(post_only(), post=only(lead=302)),  # already open: message
+    "coding:design-matrix": Row(only(**LEAD)),
+    "coding:study-events": Row(only(**LEAD)),
+    # --- coding: coders --------------------------------------------------------------------
+    "coding:queue": Row(only(**CODERS)),
+    "coding:next-item": Row(only(coder_a=302, coder_b=302)),
+    "coding:code-item": Row(only(**CODERS)),
+    "coding:save-item": Row(post_only(), post=only(**CODERS), body=_save_body, code="open"),
+    "coding:submit-item": Row(
+        post_only(), post=only(coder_a=302, coder_b=302), body=_submit_body, code="open"
+    ),
+    # --- coding: reconciliation, lock, unblind, key, exports -------------------------------
+    "coding:reconcile-queue": Row(only(**RECONCILERS)),
+    "coding:reconcile-auto": Row(post_only(), post=only(adjudicator=302, lead=302)),
+    "coding:reconcile-item": Row(
+        only(**RECONCILERS),
+        post=only(adjudicator=302, lead=302),
+        body=lambda w, p: {"value_D1": "1", "method_D1": "adjudicated", "note_D1": "matrix"},
+    ),
+    "coding:study-exports": Row(only(**LEAD)),
+    "coding:study-lock": Row(post_only(), post=only(lead=302), body=lambda w, p: {"reason": "x"}),
+    "coding:study-unblind": Row(
+        post_only(), post=only(lead=302), body=lambda w, p: {"reason": "x"}
+    ),
+    "coding:condition-key": Row(only(**LEAD), study="done"),
+    "coding:condition-key-item": Row(only(**LEAD), study="done"),
+    "coding:export-csv": Row(only(**LEAD)),
+    "coding:export-provenance": Row(only(**LEAD)),
+    # --- audit -----------------------------------------------------------------------------
+    "audit:agreement": Row(only(**LEAD)),
+    "audit:agreement-json": Row(only(**LEAD)),
+    "audit:agreement-csv": Row(only(**LEAD)),
+    "audit:index": Row(only(**CREATORS)),
+    "audit:benchmark-list": Row(
+        only(**CREATORS),
+        post=only(lead=302, other_lead=302),
+        body=lambda w, p: {"name": "Matrix bench", "description": "d"},
+    ),
+    "audit:benchmark-edit": Row(
+        only(**CREATORS),
+        post=only(lead=302, other_lead=302),
+        body=lambda w, p: {"name": w.benchmark.name, "description": "edited"},
+    ),
+    "audit:benchmark-audit-create": Row(
+        only(**CREATORS),
+        post=only(lead=302, other_lead=302),
+        body=lambda w, p: {
+            "name": "Matrix audit",
+            "benchmarks": [w.benchmark.pk],
+            "rubric": w.rubric.pk,
+            "coders_per_item": 2,
+        },
+    ),
+    "audit:rank-instability": Row(
+        only(**CREATORS),
+        post=only(**CREATORS),  # not state-changing, but it takes an upload
+        body=lambda w, p: {"file": SimpleUploadedFile("ranks.csv", EXAMPLE_RANKS.read_bytes())},
+    ),
+    "audit:study-analysis": Row(only(**LEAD)),
+    "audit:audit-matrix": Row(only(**LEAD)),
+    "audit:audit-matrix-csv": Row(only(**LEAD)),
+    "audit:scaffold-efficacy": Row(only(**LEAD), study="done"),
+    "audit:scaffold-efficacy-json": Row(only(**LEAD), study="done"),
+    "audit:alignment-profiles": Row(only(**LEAD), study="done"),
+    "audit:claim-report": Row(
+        only(**LEAD),
+        post=only(lead=302),
+        body=lambda w, p: {"claim": "Scaffolds matter.", "deployment_context": "Tests."},
+    ),
+    "audit:claim-report-md": Row(only(**LEAD)),
+    "audit:claim-report-json": Row(only(**LEAD)),
+    # --- transcripts (generation) ----------------------------------------------------------
+    "transcripts:run-list": Row(only(**CREATORS)),
+    "transcripts:run-create": Row(
+        only(**CREATORS), post=only(**CREATORS), body=lambda w, p: {"name": ""}
+    ),  # invalid form: shown again (valid runs call model APIs)
+    "transcripts:run-detail": Row(only(**LEAD)),
+    "transcripts:run-progress": Row(only(**LEAD)),
+    "transcripts:run-cancel": Row(post_only(), post=only(lead=302)),
+    "transcripts:run-resume": Row(post_only(), post=only(lead=302)),
+    "transcripts:run-retry-failed": Row(post_only(), post=only(lead=302)),
+    "transcripts:run-to-study": Row(
+        post_only(),
+        post=only(lead=302),
+        body=lambda w, p: {"name": "From the run", "coders_per_item": 2},
+    ),
+    "transcripts:run-card-md": Row(only(**LEAD)),
+    "transcripts:run-card-json": Row(only(**LEAD)),
+    "transcripts:transcript-list": Row(only(**LEAD)),
+    "transcripts:transcript-detail": Row(only(**LEAD)),
+    "transcripts:endpoint-list": Row(only(**CREATORS)),
+    "transcripts:endpoint-create": Row(
+        only(**CREATORS), post=only(**CREATORS), body=lambda w, p: {"name": ""}
+    ),  # invalid form (a valid one would resolve the host name)
+    "transcripts:library": Row(only(**CREATORS)),
+}
+
+# Served to anyone: the OpenAPI document describes routes, not data (asserted below).
+SCHEMA_ROUTES = {"api-schema": 200, "api-docs": 200}
+
+
+@dataclass
+class HtmlRoute:
+    route: str
+    name: str
+    pattern: URLPattern
+
+    @property
+    def converters(self) -> list[str]:
+        """Keyword arguments of the route (path() converters or re_path() named groups)."""
+        return list(self.pattern.pattern.regex.groupindex)
+
+
+def walk(patterns: list, prefix: str = "", ns: str = "") -> Iterator[tuple[str, str, URLPattern]]:
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            inner = f"{ns}{p.namespace}:" if p.namespace else ns
+            yield from walk(p.url_patterns, prefix + str(p.pattern), inner)
+        else:
+            yield prefix + str(p.pattern), f"{ns}{p.name}" if p.name else "", p
+
+
+def all_routes() -> list[HtmlRoute]:
+    return [HtmlRoute(r, n, p) for r, n, p in walk(get_resolver().url_patterns)]
+
+
+def html_routes() -> list[HtmlRoute]:
+    """Every project route that is not the API, the admin, the schema or static files."""
+    return [
+        r
+        for r in all_routes()
+        if not r.route.startswith(("api/", "admin/", "static/")) and r.name not in SCHEMA_ROUTES
+    ]
+
+
+def url_for(w: World, name: str, row: Row) -> str:
+    kwargs = w.kwargs(row.study)
+    if row.code == "open":
+        kwargs["code"] = w.open_code
+    route = next(r for r in all_routes() if r.name == name)
+    return reverse(name, kwargs={k: kwargs[k] for k in route.converters})
+
+
+def call(client, method: str, url: str, data: dict | None = None):
+    """One request in a savepoint that is rolled back: no persona sees another's writes.
+
+    The client's cookies are restored afterwards too (a logout would otherwise end the
+    persona's session for every later request)."""
+    cookies = SimpleCookie(client.cookies.output(header="", sep="\n"))
+    with transaction.atomic():
+        response = getattr(client, method)(url, data or {})
+        transaction.set_rollback(True)
+    client.cookies = cookies
+    return response
+
+
+def check(response, expected: int | str, url: str) -> str | None:
+    if expected == LOGIN:
+        location = response.get("Location", "")
+        if response.status_code == 302 and location.startswith(reverse("login") + "?next="):
+            return None
+        return f"{response.status_code} {location!r} != redirect to login"
+    if response.status_code != expected:
+        return f"{response.status_code} != {expected}"
+    return None
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+def test_every_html_route_is_classified():
+    names = [r.name for r in html_routes()]
+    assert all(names), f"unnamed routes: {[r.route for r in html_routes() if not r.name]}"
+    assert len(names) == len(set(names)), "two HTML routes share a name"
+    missing = sorted(set(names) - EXPECTED.keys())
+    stale = sorted(EXPECTED.keys() - set(names))
+    assert not missing, f"HTML routes without an access-control expectation: {missing}"
+    assert not stale, f"expectations for routes that no longer exist: {stale}"
+    for name, row in EXPECTED.items():
+        assert set(row.get) == set(PERSONAS), name
+        assert row.post is None or set(row.post) == set(PERSONAS), name
+        # Non-members never get 403: it would confirm the object exists.
+        assert 403 not in row.get.values() and 403 not in (row.post or {}).values(), name
+
+
+def test_html_access_matrix(world):
+    clients = {p: world.client(p) for p in PERSONAS}
+    failures, checked = [], 0
+    for name, row in EXPECTED.items():
+        url = url_for(world, name, row)
+        for method, table in (("get", row.get), ("post", row.post)):
+            if table is None:
+                continue
+            for persona, expected in table.items():
+                data = row.body(world, persona) if (row.body and method == "post") else None
+                problem = check(call(clients[persona], method, url, data), expected, url)
+                checked += 1
+                if problem:
+                    failures.append(f"{method.upper()} {url} [{name}] as {persona}: {problem}")
+    assert checked >= len(EXPECTED) * len(PERSONAS)
+    assert not failures, "\n".join(failures)
+
+
+def unmasked(body: bytes) -> bytes:
+    """The page without its CSRF token (masked differently on every render)."""
+    body = re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", body)
+    return re.sub(rb'name="csrf-token" content="[^"]+"', b"", body)
+
+
+def test_outsiders_404_is_the_same_for_real_and_missing_objects(world):
+    """A non-member's 404 page for an existing object is byte-identical to a missing one's."""
+    client = world.client("outsider")
+    fake = {
+        "study_id": 999_999,
+        "code": "ZZZ-ZZZ",
+        "rubric_id": 999_999,
+        "benchmark_id": 999_999,
+        "run_id": 999_999,
+        "transcript_id": 999_999,
+        "endpoint_id": 999_999,
+        "kind": "long",
+    }
+    compared = 0
+    for route in html_routes():
+        row = EXPECTED[route.name]
+        if not route.converters or row.get["outsider"] != 404:
+            continue
+        real_url = url_for(world, route.name, row)
+        fake_url = reverse(route.name, kwargs={k: fake[k] for k in route.converters})
+        real, missing = call(client, "get", real_url), call(client, "get", fake_url)
+        assert real.status_code == missing.status_code == 404, route.name
+        assert unmasked(real.content) == unmasked(missing.content), route.name
+        compared += 1
+    assert compared >= 30
+
+
+def test_admin_is_staff_only(world, django_user_model):
+    """Every admin route sends non-staff users (and anonymous ones) to the admin login."""
+    routes = [r for r in all_routes() if r.route.startswith("admin/")]
+    assert len(routes) > 20
+    placeholders = {"object_id": "1", "app_label": "coding", "content_type_id": "1", "url": "x"}
+    placeholders |= {"user_id": "1", "id": "1"}
+    # The admin's own login page, and its logout (which sends non-staff to the index).
+    public = {"admin:login": (200, ""), "admin:logout": (302, reverse("admin:index"))}
+    clients = {p: world.client(p) for p in PERSONAS}
+    failures = []
+    for route in routes:
+        if not route.name:
+            continue  # the catch-all "final" pattern redirects or 404s
+        try:
+            url = reverse(route.name, kwargs={k: placeholders[k] for k in route.converters})
+        except KeyError:
+            failures.append(f"no placeholder for {route.route}")
+            continue
+        status, location = public.get(route.name, (302, reverse("admin:login") + "?next="))
+        for persona, client in clients.items():
+            response = call(client, "get", url)
+            if response.status_code != status or not response.get("Location", "").startswith(
+                location
+            ):
+                failures.append(f"GET {url} as {persona}: {response.status_code}")
+    assert not failures, "\n".join(failures)
+    staff = django_user_model.objects.create_user("staffer", is_staff=True, is_superuser=True)
+    client = world.client("anonymous")
+    client.force_login(staff)
+    assert client.get(reverse("admin:index")).status_code == 200  # the rule can tell
+
+
+@pytest.mark.parametrize("persona", ["anonymous", "outsider", "coder_a"])
+def test_schema_and_docs_describe_routes_not_data(world, persona):
+    """The OpenAPI document and its docs page are public; they carry no study data."""
+    client = world.client(persona)
+    for name, status in SCHEMA_ROUTES.items():
+        response = client.get(reverse(name))
+        assert response.status_code == status, name
+        body = response.content.decode()
+        assert world.study.name not in body and world.disputed[0] not in body
+
+
+# --- API: coverage of the existing matrix, and the generation routes -------------------------
+
+ANON = "anon"  # 401 or 403, depending on the authentication class
+GEN_CREATORS = {"lead": 200, "other_lead": 200}
+
+
+def api_only(**codes: int | str) -> dict[str, int | str]:
+    row: dict[str, int | str] = {p: 404 for p in PERSONAS}
+    row["anonymous"] = ANON
+    row.update(codes)
+    return row
+
+
+# (url name, method) -> persona -> status, for routes that test_api_matrix does not own.
+GENERATION_API: dict[tuple[str, str], dict[str, int | str]] = {
+    ("api-generation-endpoints", "get"): api_only(**GEN_CREATORS),
+    ("api-generation-endpoints", "post"): api_only(lead=400, other_lead=400),  # empty body
+    ("api-generation-endpoint", "get"): api_only(lead=200),
+    ("api-generation-scaffolds", "get"): api_only(**GEN_CREATORS),
+    ("api-generation-prompt-sets", "get"): api_only(**GEN_CREATORS),
+    ("api-generation-runs", "get"): api_only(**GEN_CREATORS),
+    ("api-generation-runs", "post"): api_only(lead=400, other_lead=400),  # empty body
+    ("api-generation-run", "get"): api_only(lead=200),
+    ("api-generation-cancel", "post"): api_only(lead=400),  # finished already
+    ("api-generation-resume", "post"): api_only(lead=400),  # nothing to resume
+    ("api-generation-retry-failed", "post"): api_only(lead=400),  # nothing failed
+    ("api-generation-to-study", "post"): api_only(lead=400),  # empty body
+    ("api-generation-card", "get"): api_only(lead=200),
+    ("api-generation-card-md", "get"): api_only(lead=200),
+    ("api-generation-transcripts", "get"): api_only(lead=200),
+}
+
+
+def test_every_api_route_is_in_a_matrix():
+    """test_api_matrix enumerates the same /api/v1/ routes; together the two tables cover
+    every (route, method)."""
+    mine = {r.route for r in all_routes() if r.route.startswith("api/v1/")}
+    theirs = test_api_matrix.api_routes()
+    assert {r.route for r in theirs} == mine
+    covered = set(test_api_matrix.EXPECTED) | set(GENERATION_API)
+    every = {(r.name, m) for r in theirs for m in r.methods}
+    assert not sorted(every - covered), f"API routes in no matrix: {sorted(every - covered)}"
+    assert not sorted(covered - every), f"matrix rows for no route: {sorted(covered - every)}"
+    assert not set(test_api_matrix.EXPECTED) & set(GENERATION_API)
+    owned = {(r.name, m) for r in theirs if r.owned for m in r.methods}
+    assert set(GENERATION_API) == every - owned
+
+
+def test_generation_api_matrix(world):
+    kwargs = world.kwargs()
+    clients = {"anonymous": APIClient()}
+    for persona in PERSONAS[1:]:
+        clients[persona] = APIClient()
+        clients[persona].force_login(world.user(persona))
+    routes = {r.name: r for r in test_api_matrix.api_routes()}
+    failures = []
+    for (name, method), table in GENERATION_API.items():
+        route = routes[name]
+        url = reverse(name, kwargs={k: kwargs[k] for k in route.pattern.pattern.converters})
+        for persona, expected in table.items():
+            with transaction.atomic():
+                response = getattr(clients[persona], method)(url, {}, format="json")
+                transaction.set_rollback(True)
+            status = response.status_code
+            ok = status in (401, 403) if expected == ANON else status == expected
+            if not ok:
+                failures.append(f"{method.upper()} {url} as {persona}: {status} != {expected}")
+    assert not failures, "\n".join(failures)
