@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -10,6 +11,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+
+log = logging.getLogger(__name__)
 
 
 def _key(kind: str, value: str) -> str:
@@ -21,23 +24,37 @@ def _client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+# If the cache (Redis) is down, throttling fails open: people can still sign in, and the
+# outage is logged. Refusing every login during a cache outage would stop all coding.
+
+
 def login_failures(request: HttpRequest, username: str) -> int:
     keys = [_key("user", username.lower()), _key("ip", _client_ip(request))]
-    return max(cache.get(k, 0) for k in keys)
+    try:
+        return max(cache.get(k, 0) for k in keys)
+    except Exception:  # noqa: BLE001 - cache outage
+        log.warning("login throttling unavailable: cache error", exc_info=True)
+        return 0
 
 
 def record_login_failure(request: HttpRequest, username: str) -> None:
     window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    for k in (_key("user", username.lower()), _key("ip", _client_ip(request))):
-        cache.add(k, 0, window)
-        try:
-            cache.incr(k)
-        except ValueError:
-            cache.set(k, 1, window)
+    try:
+        for k in (_key("user", username.lower()), _key("ip", _client_ip(request))):
+            cache.add(k, 0, window)
+            try:
+                cache.incr(k)
+            except ValueError:
+                cache.set(k, 1, window)
+    except Exception:  # noqa: BLE001 - cache outage
+        log.warning("login failure not recorded: cache error", exc_info=True)
 
 
 def clear_login_failures(request: HttpRequest, username: str) -> None:
-    cache.delete(_key("user", username.lower()))
+    try:
+        cache.delete(_key("user", username.lower()))
+    except Exception:  # noqa: BLE001 - cache outage
+        log.warning("login failures not cleared: cache error", exc_info=True)
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):

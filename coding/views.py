@@ -3,8 +3,11 @@ read the coder's own assignment and the scrubbed item content, never the key or 
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +20,16 @@ from . import selectors
 from .services import Conflict, ServiceError, score_autosave, score_submit
 
 CODER = [Membership.Role.CODER]
+NOT_SAVED = (
+    "Not saved: the database did not answer. Your answers are still on this page; "
+    "retry in a few seconds."
+)
+log = logging.getLogger(__name__)
+
+
+def _retry_later(response: HttpResponse) -> HttpResponse:
+    response["Retry-After"] = "5"
+    return response
 
 
 @login_required
@@ -107,12 +120,16 @@ def save_item(request: HttpRequest, study_id: int, code: str) -> HttpResponse:
         status, error = 409, str(exc)
     except ServiceError as exc:
         status, error = 400, str(exc)
-    return render(
+    except DatabaseError:
+        log.warning("autosave failed: database error", exc_info=True)
+        status, error = 503, NOT_SAVED
+    response = render(
         request,
         "coding/_partials/save_state.html",
         {"assignment": assignment, "error": error, "conflict": status == 409},
         status=status,
     )
+    return _retry_later(response) if status == 503 else response
 
 
 @login_required
@@ -134,5 +151,16 @@ def submit_item(request: HttpRequest, study_id: int, code: str) -> HttpResponse:
         ctx = _page_context(request, assignment, error=str(exc))
         ctx["posted"] = _values_from(request.POST)
         return render(request, "coding/code_item.html", ctx, status=400)
+    except DatabaseError:
+        # Nothing was committed (one transaction). Show the page again with what the coder
+        # sent, so a retry is one keypress; fall back to plain text if the DB is still gone.
+        log.warning("submit failed: database error", exc_info=True)
+        try:
+            ctx = _page_context(request, assignment, error=NOT_SAVED)
+            ctx["posted"] = _values_from(request.POST)
+            response = render(request, "coding/code_item.html", ctx, status=503)
+        except DatabaseError:
+            response = HttpResponse(NOT_SAVED, status=503, content_type="text/plain")
+        return _retry_later(response)
     messages.success(request, f"Item {code} submitted.")
     return redirect(reverse("coding:next-item", args=[study.pk]))

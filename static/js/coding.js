@@ -61,7 +61,7 @@
   // Show conflicts and validation errors from autosave instead of dropping them.
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     const status = event.detail.xhr.status;
-    if (status === 409 || status === 400) { event.detail.shouldSwap = true; event.detail.isError = false; }
+    if (status === 409 || status === 400 || status === 503) { event.detail.shouldSwap = true; event.detail.isError = false; }
   });
   document.body.addEventListener("htmx:sendError", () => {
     const state = document.getElementById("save-state");

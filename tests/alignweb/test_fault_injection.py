@@ -220,11 +220,6 @@ def test_simulated_connection_loss_mid_submit_saves_nothing(coding_study):
     assert Assignment.objects.get(pk=a.pk).status == Assignment.Status.SUBMITTED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coding/views.py does not yet turn a DatabaseError into a 503 'not saved, retry' "
-    "answer (it is a bare 500); see the fault-injection notes in issue 9",
-)
 @pytest.mark.parametrize("kind", ["submit", "save"])
 def test_database_failure_answers_503_not_saved_retry(coding_study, kind):
     """The contract for the coder: 503, a clear 'not saved' message, and Retry-After."""
@@ -363,11 +358,6 @@ def test_healthz_degraded_503_when_redis_is_down(client, db, redis_down):
     assert body["workers"]["ok"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alignweb/auth.py login throttling calls the cache unguarded: with Redis down "
-    "nobody can log in (500); see the fault-injection notes in issue 9",
-)
 def test_login_still_works_while_redis_is_down(coding_study, redis_down):
     from tests.factories import PASSWORD
 
