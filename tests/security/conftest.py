@@ -11,6 +11,7 @@ come from ``world.kwargs``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -161,3 +162,70 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
 @pytest.fixture
 def world(db) -> World:
     return build_world()
+
+
+# --- HTML parsing shared by the attack corpus and the blinding crawler -----------------------
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    enctype: str
+    fields: dict[str, str]
+    file_fields: list[str]
+
+
+@dataclass
+class Page:
+    links: list[str] = field(default_factory=list)  # a[href], link[href], hx-get/hx-post...
+    forms: list[Form] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # script/img/iframe src
+
+
+class _Parser(HTMLParser):
+    LINK_ATTRS = ("href", "hx-get", "hx-post", "hx-put", "hx-patch", "hx-delete", "action")
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.page = Page()
+        self._form: Form | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag in ("a", "link") and a.get("href"):
+            self.page.links.append(a["href"])
+        for name in self.LINK_ATTRS[1:6]:
+            if a.get(name):
+                self.page.links.append(a[name])
+        if tag in ("script", "img", "iframe", "source") and a.get("src"):
+            self.page.sources.append(a["src"])
+        if tag == "form":
+            self._form = Form(
+                action=a.get("action", ""),
+                method=(a.get("method") or "get").lower(),
+                enctype=a.get("enctype", ""),
+                fields={},
+                file_fields=[],
+            )
+            self.page.forms.append(self._form)
+        elif self._form is not None and tag in ("input", "select", "textarea", "button"):
+            name = a.get("name")
+            if not name:
+                return
+            if a.get("type") == "file":
+                self._form.file_fields.append(name)
+            elif a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                self._form.fields.setdefault(name, "")
+            else:
+                self._form.fields[name] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._form = None
+
+
+def parse_page(html: str) -> Page:
+    parser = _Parser()
+    parser.feed(html)
+    return parser.page

