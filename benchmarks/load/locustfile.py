@@ -18,15 +18,14 @@ drain in-flight requests before it stops locust: every confirmed submit gets log
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
-import random
 import re
 import time
 from pathlib import Path
 from typing import Any
 
+from coder_values import values_for
 from locust import FastHttpUser, constant, constant_pacing, events, task
 
 LOAD_DIR = Path(os.environ.get("LOAD_DIR", "/tmp/alignweb-load"))
@@ -36,8 +35,6 @@ N_CODERS = int(os.environ.get("LOAD_CODERS", "200"))
 N_LEADS = int(os.environ.get("LOAD_LEADS", "3"))
 CODER_PREFIX = os.environ.get("LOAD_CODER_PREFIX", "loadcoder")
 LEAD_PREFIX = os.environ.get("LOAD_LEAD_PREFIX", "loadlead")
-DIMENSIONS = os.environ.get("LOAD_DIMENSIONS", "D1,D2,D3,D4,D5,D6,D7,D8").split(",")
-LEVELS = [int(v) for v in os.environ.get("LOAD_LEVELS", "0,1,2").split(",")]
 # Seconds per coded item for one coder (0 = as fast as the server answers).
 PACE = float(os.environ.get("LOAD_PACE", "0"))
 LEAD_INTERVAL = float(os.environ.get("LOAD_LEAD_INTERVAL", "5"))
@@ -45,29 +42,6 @@ LEAD_PATHS = [p for p in os.environ.get("LOAD_LEAD_PATHS", "").split(",") if p]
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VERSION_RE = re.compile(r'name="version" id="version" value="(\d+)"')
-WORDS = [
-    "asks",
-    "clarifying",
-    "question",
-    "states",
-    "assumptions",
-    "checks",
-    "result",
-    "cites",
-    "source",
-    "repairs",
-    "error",
-    "keeps",
-    "context",
-    "adapts",
-    "tone",
-    "plans",
-    "steps",
-    "verifies",
-    "output",
-    "follows",
-    "workflow",
-]
 
 
 class _Logs:
@@ -151,18 +125,6 @@ def _claim_index(kind: str) -> int:
 
 def _stopping() -> bool:
     return (LOAD_DIR / "stop").exists()
-
-
-def values_for(coder: str, item: str) -> dict[str, dict[str, Any]]:
-    """Deterministic scores and rationales for one coder and item (~8 x 120 characters)."""
-    rng = random.Random(hashlib.sha256(f"{coder}/{item}".encode()).digest())
-    return {
-        code: {
-            "value": rng.choice(LEVELS),
-            "rationale": f"{code}: " + " ".join(rng.choices(WORDS, k=rng.randint(12, 22))),
-        }
-        for code in DIMENSIONS
-    }
 
 
 def _form(values: dict[str, dict[str, Any]], csrf: str, version: str) -> dict[str, str]:

@@ -306,7 +306,9 @@ def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - a linear script
             locust_argv.append(f"--processes={args.locust_processes}")
         locust_argv += ["CoderUser", "LeadUser"] if args.leads else ["CoderUser"]
         sampler = stack.Sampler(
-            groups={"web": web, "worker": worker}, interval=args.sample_interval
+            groups={"web": web, "worker": worker},
+            database=DB_NAME,
+            interval=args.sample_interval,
         )
         started = time.time()
         loc = stack.start("locust", locust_argv, env=env_locust, cwd=HERE, logdir=load_dir)
@@ -324,6 +326,7 @@ def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - a linear script
         if not loc.alive():
             raise RuntimeError(f"locust exited during ramp-up:\n{loc.tail()}")
         t0 = time.time()
+        sampler.sample()  # the measurement window starts here
         print(
             f"{len(logins)}/{args.users} coders logged in after {t0 - started:.0f} s; "
             f"measuring for {seconds:.0f} s (offered {args.rate or 'max'} items/s)"
@@ -421,7 +424,7 @@ def print_results(
     print("Latency and throughput per window:")
     print(report.windows_table(results, t0))
     print()
-    print(resources_table(sampler, started))
+    print(resources_table(sampler, t0))
     print()
     print("Integrity (database vs. what coders were told):")
     print(report.table(integrity.rows(), ("check", "value", "expected")))
@@ -430,8 +433,9 @@ def print_results(
     print(f"integrity: {'OK' if integrity.ok else 'FAILED'}")
 
 
-def resources_table(sampler: stack.Sampler, started: float) -> str:
-    samples = sampler.samples
+def resources_table(sampler: stack.Sampler, t0: float) -> str:
+    """RSS and CPU over the measurement window (samples from ``t0`` on)."""
+    samples = [s for s in sampler.samples if s.t >= t0 - 0.5]
     if len(samples) < 2:
         return "(no resource samples)"
     first, last = samples[0], samples[-1]
@@ -449,10 +453,17 @@ def resources_table(sampler: stack.Sampler, started: float) -> str:
                 f"{(last.cpu[name] - first.cpu[name]) / elapsed:.2f}",
             )
         )
+    ours = 0.0
     for name in ("postgres", "redis"):
+        used = (last.cpu[name] - first.cpu[name]) / elapsed
         rows.append(
-            (name, "-", "-", "-", "-", f"{(last.cpu[name] - first.cpu[name]) / elapsed:.2f}")
+            (name + " (this run)" * (name == "postgres"), "-", "-", "-", "-", f"{used:.2f}")
         )
+    for name in [*first.rss, "postgres", "redis"]:
+        ours += (last.cpu[name] - first.cpu[name]) / elapsed
+    machine = (last.cpu["machine"] - first.cpu["machine"]) / elapsed
+    rows.append(("other processes", "-", "-", "-", "-", f"{max(machine - ours, 0.0):.2f}"))
+    rows.append(("machine total", "-", "-", "-", "-", f"{machine:.2f} of {os.cpu_count()}"))
     header = ("process group", "RSS first", "RSS last", "RSS max", "max 1 proc", "cores used")
     return (
         f"Resources ({len(samples)} samples every ~{sampler.interval:.0f} s "

@@ -108,15 +108,24 @@ def _group_usage(pid: int) -> tuple[int, float, list[int]]:
     return rss, cpu, each
 
 
-def _named_cpu(names: tuple[str, ...]) -> float:
-    """CPU seconds of system services by process name (PostgreSQL, Redis): read-only."""
-    total = 0.0
-    for proc in psutil.process_iter(["name", "cpu_times"]):
-        name = proc.info.get("name") or ""
+def _services_cpu(database: str) -> dict[str, float]:
+    """CPU seconds of this run's PostgreSQL backends (matched by database name in their
+    title), of Redis, and of the whole machine (to show what other work took). Read-only."""
+    postgres = redis = 0.0
+    for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
         times = proc.info.get("cpu_times")
-        if times is not None and name.startswith(names):
-            total += times.user + times.system
-    return total
+        if times is None:
+            continue
+        name = proc.info.get("name") or ""
+        title = " ".join(proc.info.get("cmdline") or [])
+        if name.startswith("postgres") and f" {database} " in f" {title} ":
+            postgres += times.user + times.system
+        elif name.startswith("redis-server"):
+            redis += times.user + times.system
+    machine = psutil.cpu_times()
+    busy = machine.user + machine.nice + machine.system + machine.irq + machine.softirq
+    busy += getattr(machine, "steal", 0.0)
+    return {"postgres": postgres, "redis": redis, "machine": busy}
 
 
 @dataclass
@@ -132,6 +141,7 @@ class Sampler:
     """Samples RSS and CPU of the managed groups (and PostgreSQL/Redis CPU) every interval."""
 
     groups: dict[str, Managed]
+    database: str
     interval: float = 10.0
     samples: list[Sample] = field(default_factory=list)
 
@@ -145,8 +155,7 @@ class Sampler:
             total, seconds, each = _group_usage(managed.proc.pid)
             rss[name], cpu[name] = total, seconds
             biggest[name] = max(each, default=0)
-        cpu["postgres"] = _named_cpu(("postgres",))
-        cpu["redis"] = _named_cpu(("redis-server",))
+        cpu.update(_services_cpu(self.database))
         self.samples.append(Sample(time.time(), rss, biggest, cpu))
 
     def _run(self) -> None:

@@ -1,0 +1,195 @@
+"""CPU cost of one coded item, request by request: a load-independent capacity ceiling.
+
+Runs the coder's loop (next -> item page -> autosave -> submit) in-process through
+Django's test client on a throwaway PostgreSQL database, with production settings
+(DEBUG=0), and measures the CPU time of this Python process and of its PostgreSQL
+backend for each request. On a shared machine wall-clock latency is noise; CPU seconds
+per item are not, and ``cores / cost`` bounds what gunicorn can reach on this box.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python benchmarks/load/cost.py --items 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import re
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+import report  # noqa: E402
+
+DB_NAME = "alignweb_load_cost"
+REDIS_URL = "redis://127.0.0.1:6379/13"
+VERSION_RE = re.compile(r'name="version" id="version" value="(\d+)"')
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--items", type=int, default=200, help="coded items to measure")
+    ap.add_argument("--coders", type=int, default=20)
+    ap.add_argument("--profile", default="", help="cProfile one request kind (e.g. next)")
+    args = ap.parse_args(argv)
+    admin_url = os.environ.get("DATABASE_URL", "")
+    if not admin_url.startswith(("postgres://", "postgresql://")):
+        print("cost: DATABASE_URL must point at the local PostgreSQL server", file=sys.stderr)
+        return 2
+    os.environ.update(
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="testserver",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        # Snapshot tasks are published for real (to a dedicated Redis db, flushed after)
+        # but not run here: in production the Celery worker pays for them.
+        CELERY_TASK_ALWAYS_EAGER="0",
+        CELERY_BROKER_URL=REDIS_URL,
+        REDIS_URL=REDIS_URL,
+    )
+    import _django
+
+    try:
+        _django.setup(DB_NAME)
+        return measure(args)
+    finally:
+        import psycopg
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def measure(args: argparse.Namespace) -> int:
+    import psutil
+    from coder_values import values_for
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from seed import seed
+
+    seeded = seed(
+        coders=args.coders,
+        leads=1,
+        items=max(args.items, args.coders * 4),
+        k=2,
+        password=secrets.token_urlsafe(12),
+        coder_prefix="costcoder",
+        lead_prefix="costlead",
+    )
+    users = list(get_user_model().objects.filter(username__startswith="costcoder"))
+    rows: dict[str, list[tuple[float, float, float, int]]] = {}
+    profiler = cProfile.Profile()
+
+    def timed(name: str, call):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = psutil.Process(cursor.fetchone()[0])
+        py0, pg0, w0 = time.process_time(), backend.cpu_times(), time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            if name == args.profile:
+                profiler.enable()
+            response = call()
+            profiler.disable()
+        py1, pg1, w1 = time.process_time(), backend.cpu_times(), time.perf_counter()
+        rows.setdefault(name, []).append(
+            (
+                (py1 - py0) * 1000,
+                (pg1.user + pg1.system - pg0.user - pg0.system) * 1000,
+                (w1 - w0) * 1000,
+                len(queries),
+            )
+        )
+        return response
+
+    sid = seeded.study_id
+    # One client per coder, as gunicorn keeps one handler per process: a new Client loads
+    # the middleware again (WhiteNoise rescans the static files), which no server does.
+    clients = []
+    for user in users:
+        client = Client()
+        client.force_login(user)
+        clients.append((user, client))
+    warmup = len(users)  # first requests import modules and fill caches: not measured
+    done = 0
+    while done < args.items + warmup:
+        if done == warmup:
+            rows.clear()
+        user, client = clients[done % len(clients)]
+        loc = timed("next", lambda c=client: c.get(f"/studies/{sid}/next/"))["Location"]
+        page = timed("item", lambda c=client, u=loc: c.get(u)).content.decode()
+        code = loc.rstrip("/").rsplit("/", 1)[-1]
+        values = values_for(user.username, code)
+        form = {"version": VERSION_RE.search(page)[1]}
+        for dim, entry in values.items():
+            form[f"value_{dim}"], form[f"rationale_{dim}"] = entry["value"], entry["rationale"]
+        draft = {k: v for k, v in form.items() if k[-1] in "1234" or k == "version"}
+        saved = timed("save", lambda c=client, u=loc, d=draft: c.post(u + "save/", d))
+        form["version"] = VERSION_RE.search(saved.content.decode())[1]
+        response = timed("submit", lambda c=client, u=loc, f=form: c.post(u + "submit/", f))
+        assert response.status_code == 302, response.status_code
+        done += 1
+    from audit.services import snapshot_refresh  # the worker's share, measured once
+    from coding.models import Study
+
+    study = Study.objects.get(pk=sid)
+    t0, w0 = time.process_time(), time.perf_counter()
+    snapshot = snapshot_refresh(study=study)
+    snap_cpu, snap_wall = time.process_time() - t0, time.perf_counter() - w0
+    connection.close()
+
+    table = []
+    total_py = total_pg = 0.0
+    for name, values in rows.items():
+        # Means: PostgreSQL's CPU clock ticks at 10 ms, a median would round it away.
+        py = statistics.fmean(v[0] for v in values)
+        pg = statistics.fmean(v[1] for v in values)
+        total_py, total_pg = total_py + py, total_pg + pg
+        table.append(
+            (
+                name,
+                f"{py:.1f} ({statistics.median(v[0] for v in values):.1f})",
+                f"{pg:.1f}",
+                f"{statistics.median(v[2] for v in values):.1f}",
+                str(round(statistics.median(v[3] for v in values))),
+            )
+        )
+    table.append(("per coded item", f"{total_py:.1f}", f"{total_pg:.1f}", "", ""))
+    print(f"{args.items} items coded in-process (mean CPU, median wall, DEBUG=0):")
+    header = ("request", "Django CPU ms (median)", "PostgreSQL CPU ms", "wall ms", "queries")
+    print(report.table(table, header))
+    n = snapshot.n_submitted if snapshot else 0
+    print(
+        f"one agreement snapshot (Celery worker) at {n} submitted assignments: "
+        f"{snap_cpu * 1000:.0f} ms CPU, {snap_wall * 1000:.0f} ms wall"
+    )
+    if args.profile:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+        print(out.getvalue())
+    cores = os.cpu_count() or 1
+    per_item = (total_py + total_pg) / 1000
+    print(
+        f"ceiling on {cores} cores with nothing else running: "
+        f"{cores / per_item:.0f} coded items/s (target 100)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
