@@ -64,6 +64,11 @@ def redis_answers(url: str) -> bool:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    from django.conf import settings
+
+    # PBKDF2 with Django's production iteration count costs ~0.5 s per user on these
+    # machines; tests create hundreds. Production hashing is unchanged.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if _flag("REQUIRE_SERVICES"):
         url = os.environ.get("DATABASE_URL", "")
         if not url.startswith(("postgres://", "postgresql://")):
