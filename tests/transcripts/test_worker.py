@@ -279,6 +279,8 @@ def test_secret_key_never_leaves_the_environment_and_bad_endpoints_fail_cleanly(
         "run card (Markdown)": run_card_markdown(card),
     }
     assert published and monitor.commands, "nothing was captured"
+    # The worker's own messages (slots re-enqueued during retries) went through the monitor.
+    assert any("transcripts.generation_slot" in c for c in monitor.commands)
     assert "ALIGNWEB_TEST_SECRET" in places["database"]  # the variable's NAME is stored
     for where, text in places.items():
         assert secret_key not in text, f"the key leaked into the {where}"
