@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api_coding, api_reconcile, api_studies
+from . import api_coding, api_exports, api_reconcile, api_studies
 
 S = "studies/<int:study_id>/"
 
@@ -63,6 +63,16 @@ urlpatterns = [
     path(S + "lock/", api_reconcile.LockView.as_view(), name="api-study-lock"),
     path(S + "unblind/", api_reconcile.UnblindView.as_view(), name="api-study-unblind"),
     path(S + "key/", api_reconcile.ConditionKeyListView.as_view(), name="api-condition-key"),
+    path(
+        S + "exports/<slug:kind>/",
+        api_exports.ExportCSVView.as_view(),
+        name="api-export-csv",
+    ),
+    path(
+        S + "exports/<slug:kind>/provenance/",
+        api_exports.ExportProvenanceView.as_view(),
+        name="api-export-provenance",
+    ),
     path("rubrics/", api_studies.RubricListView.as_view(), name="api-rubric-list"),
     path("rubrics/<int:rubric_id>/", api_studies.RubricDetailView.as_view(), name="api-rubric"),
     path(

@@ -76,6 +76,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int | str]] = {
     ("api-study-lock", "post"): allow(lead=200),  # with override and a reason
     ("api-study-unblind", "post"): allow(lead=409),  # not locked yet
     ("api-condition-key", "get"): allow(lead=400),  # sealed
+    ("api-export-csv", "get"): allow(lead=200),
+    ("api-export-provenance", "get"): allow(lead=200),
 }
 
 

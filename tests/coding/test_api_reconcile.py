@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -154,3 +158,51 @@ def test_lock_rejects_extra_fields(coded):
     )
     assert response.status_code == 400 and set(response.json()) == {"status"}
     assert Study.objects.get(pk=p.study.pk).status == Study.Status.OPEN
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+def test_exports_stream_csv_for_the_lead_only(coded):
+    p = coded
+    sid = p.study.pk
+    lead = client_for(p.lead)
+    wide_blind = b"".join(lead.get(f"{V1}/studies/{sid}/exports/wide/").streaming_content)
+    assert b"model" not in wide_blind.splitlines()[0]
+    lead.post(f"{V1}/studies/{sid}/lock/", {"override": True, "reason": "pilot"}, format="json")
+    lead.post(f"{V1}/studies/{sid}/unblind/", {"reason": "analysis"}, format="json")
+    for kind in ("long", "wide", "design", "events"):
+        response = lead.get(f"{V1}/studies/{sid}/exports/{kind}/", HTTP_ACCEPT="text/csv")
+        assert response.status_code == 200, kind
+        assert response["Content-Type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+        assert len(rows) > 1, kind
+    wide = lead.get(f"{V1}/studies/{sid}/exports/wide/")
+    header = next(csv.reader(io.StringIO(b"".join(wide.streaming_content).decode())))
+    assert header[-5:] == ["model", "scaffold", "prompt", "specification", "replicate"]
+    assert "unblinded" in wide["Content-Disposition"]
+    assert Event.objects.filter(verb="export", target="wide").count() == 3  # every download
+    provenance = lead.get(f"{V1}/studies/{sid}/exports/long/provenance/").json()
+    assert provenance["rows"] == 12 * 8 * 2 and len(provenance["sha256"]) == 64
+    assert provenance["csv_url"].endswith(f"/api/v1/studies/{sid}/exports/long/")
+    assert lead.get(f"{V1}/studies/{sid}/exports/secrets/").status_code == 404
+
+    for user in (p.coder_a, p.coder_b, p.adjudicator, p.outsider, p.other_lead):
+        client = client_for(user)
+        for url in (
+            f"{V1}/studies/{sid}/exports/wide/",
+            f"{V1}/studies/{sid}/exports/long/",
+            f"{V1}/studies/{sid}/exports/wide/provenance/",
+        ):
+            assert client.get(url).status_code == 404, (user, url)
+
+
+def test_export_csv_is_streamed_and_neutralised(coded):
+    p = coded
+    a = Assignment.objects.filter(item__study=p.study, coder=p.coder_a).first()
+    Score.objects.filter(assignment=a, dimension__code="D2").update(rationale="=HYPERLINK(1)")
+    response = client_for(p.lead).get(f"{V1}/studies/{p.study.pk}/exports/long/")
+    assert response.streaming
+    text = b"".join(response.streaming_content).decode()
+    assert "'=HYPERLINK(1)" in text and ",=HYPERLINK" not in text
+    assert json.dumps("coder_a") not in text  # long export uses pseudonyms
