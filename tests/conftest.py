@@ -200,7 +200,11 @@ class LiveWorker:
 
 @pytest.fixture
 def live_worker_factory(transactional_db, settings):
-    """Start real Celery workers on Redis against the test database (PostgreSQL)."""
+    """Start real Celery workers on Redis against the test database (PostgreSQL).
+
+    Every test using this must carry ``@pytest.mark.xdist_group("live_worker")``: workers
+    share the Redis queues, so under ``-n 2 --dist loadgroup`` they must run serially.
+    """
     from django.db import connection
 
     from alignweb.celery import app

@@ -7,6 +7,7 @@ from alignweb.celery import app
 
 
 @pytest.mark.services
+@pytest.mark.xdist_group("live_worker")  # one Redis: live workers run serially
 def test_live_worker_runs_health_task(live_worker, client):
     result = app.send_task("alignweb.health", queue="default")
     assert result.get(timeout=10) == "ok"

@@ -139,6 +139,7 @@ def test_submissions_trigger_one_snapshot_each_in_eager_mode(
 
 
 @pytest.mark.services
+@pytest.mark.xdist_group("live_worker")  # one Redis: live workers run serially
 def test_live_worker_writes_the_snapshot(live_worker, personas, settings):
     """End to end on Redis + PostgreSQL: a burst of submissions, then one snapshot appears."""
     settings.AGREEMENT_SNAPSHOT_COUNTDOWN = 1
