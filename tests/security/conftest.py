@@ -10,11 +10,13 @@ come from ``world.kwargs``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from coding.models import Assignment, Item, Membership, Rubric, Study
@@ -159,9 +161,28 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     )
 
 
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker) -> Iterator[World]:
+    """Built once per module inside a transaction that is rolled back at the module's end.
+
+    Each test's own ``db`` transaction nests inside it (a savepoint), so tests still see
+    the world exactly as built, whatever the previous test wrote.
+    """
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.fixture
-def world(db) -> World:
-    return build_world()
+def world(_module_world, db) -> World:
+    for obj in (_module_world.study, _module_world.done, _module_world.run):
+        obj.refresh_from_db()
+    return _module_world
 
 
 # --- HTML parsing shared by the attack corpus and the blinding crawler -----------------------

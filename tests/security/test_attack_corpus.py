@@ -16,13 +16,16 @@ import io
 import re
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework.test import APIClient
 
 from coding import exports
-from coding.models import Assignment, Item, Membership, Reconciliation, Study
+from coding.models import Assignment, Item, Membership, Reconciliation, Rubric, Study
 from coding.services import (
     items_import,
     reconciliation_decide,
@@ -34,11 +37,12 @@ from coding.services import (
     study_unblind,
 )
 from tests.coding import test_api_matrix
-from tests.factories import UserFactory
-from tests.security.conftest import World, parse_page
+from tests.factories import PASSWORD, UserFactory
+from tests.security.conftest import PERSONAS, World, parse_page
 from tests.security.test_access_matrix import (
     EXPECTED,
     GENERATION_API,
+    LOGIN,
     all_routes,
     call,
     html_routes,
@@ -199,6 +203,7 @@ def test_numbers_are_not_prefixed(hostile, personas, client):
 # --- ordering / filter parameters -------------------------------------------------------------
 
 HOSTILE_PARAMS = {
+    "search": "a\x00b",
     "ordering": "coder__password",
     "order_by": "-coder__password",
     "sort": "coder__password",
@@ -227,24 +232,21 @@ def _secrets(world: World) -> list[str]:
 
 
 def test_hostile_parameters_on_html_pages_are_ignored(world):
-    """Every GET page, for a persona who may see it: same status as without parameters,
-    no 500, nothing reflected (password hashes, dunder names)."""
+    """Every GET page, for a persona who may see it: still 200 (the matrix's status), no
+    500, nothing reflected (password hashes, dunder names)."""
     secrets = _secrets(world)
     failures, checked = [], 0
     for route in html_routes():
         persona = role_for_get(route.name)
-        if persona is None or route.name in ("logout",):
+        if persona is None:
             continue
-        client = world.client(persona)
         url = url_for(world, route.name, EXPECTED[route.name])
-        plain = call(client, "get", url)
-        attacked = call(client, "get", url, HOSTILE_PARAMS)
+        attacked = call(world.client(persona), "get", url, HOSTILE_PARAMS)
         checked += 1
-        if attacked.status_code != plain.status_code:
-            failures.append(f"{url}: {attacked.status_code} (plain {plain.status_code})")
+        if attacked.status_code != 200:
+            failures.append(f"{url}: {attacked.status_code}")
             continue
-        body = b"".join(attacked.streaming_content) if attacked.streaming else attacked.content
-        leaked = [s for s in secrets if s.encode() in body]
+        leaked = [s for s in secrets if s.encode() in body_of(attacked)]
         if leaked:
             failures.append(f"{url}: reflects {leaked}")
     assert checked >= 45
@@ -344,8 +346,8 @@ def upload_forms(world: World) -> dict[str, tuple[str, str, dict]]:
     found = {}
     for route in html_routes():
         persona = role_for_get(route.name)
-        if persona is None:
-            continue
+        if persona is None or route.route.endswith((".csv", ".json", ".md")):
+            continue  # downloads have no forms
         url = url_for(world, route.name, EXPECTED[route.name])
         response = call(world.client(persona), "get", url)
         if response.streaming or "html" not in response.get("Content-Type", ""):
@@ -444,3 +446,395 @@ def test_deeply_nested_json_in_run_extra_is_a_form_error(world):
     url = reverse("transcripts:run-create")
     response = client.post(url, {"name": "x", "extra": nested(50_000)})
     assert response.status_code == 200
+
+
+# --- NUL bytes and invalid encodings ----------------------------------------------------------
+
+NUL_FIELDS = [
+    ("coding", "Study", ["name", "description"]),
+    ("coding", "Rubric", ["name"]),
+    ("coding", "Score", ["rationale"]),
+    ("coding", "Reconciliation", ["note"]),
+    ("audit", "Benchmark", ["name", "description"]),
+    ("audit", "ClaimStatement", ["claim"]),
+    ("transcripts", "GenerationRun", ["name"]),
+    ("auth", "User", ["username"]),
+]
+
+
+def stored_nul() -> list[str]:
+    from django.apps import apps
+
+    found = []
+    for app, model, fields in NUL_FIELDS:
+        for row in apps.get_model(app, model).objects.values_list(*fields):
+            found += [f"{model}: {v!r}" for v in row if isinstance(v, str) and "\x00" in v]
+    return found
+
+
+def poisoned(body: dict, poison: str) -> dict:
+    return {k: (v + poison if isinstance(v, str) else v) for k, v in body.items()}
+
+
+def test_nul_bytes_in_every_form_are_refused_without_a_500(world):
+    """Every POST row of the matrix with a text body, each text value ending in NUL."""
+    from django.db import transaction
+
+    checked, failures = 0, []
+    for name, row in EXPECTED.items():
+        if row.post is None or row.body is None:
+            continue
+        persona = next(p for p in PERSONAS if row.post[p] not in (404, LOGIN))
+        body = row.body(world, persona)
+        if not any(isinstance(v, str) for v in body.values()):
+            continue
+        client = world.client(persona)
+        client.raise_request_exception = False
+        url = url_for(world, name, row)
+        with transaction.atomic():
+            response = client.post(url, poisoned(body, "\x00"))
+            leaked = stored_nul()
+            transaction.set_rollback(True)
+        checked += 1
+        if response.status_code >= 500 or leaked:
+            failures.append(f"{url}: {response.status_code} {leaked}")
+    assert checked >= 12
+    assert not failures, "\n".join(failures)
+
+
+def test_invalid_percent_encoding_in_form_bodies_is_not_a_500(world):
+    checked = 0
+    for name, row in EXPECTED.items():
+        if row.post is None or row.body is None:
+            continue
+        persona = next(p for p in PERSONAS if row.post[p] not in (404, LOGIN))
+        body = row.body(world, persona)
+        raw = "&".join(f"{k}=%FF%FE%C3%28" for k, v in body.items() if isinstance(v, str))
+        if not raw:
+            continue
+        client = world.client(persona)
+        client.raise_request_exception = False
+        response = _raw_post(client, url_for(world, name, row), raw)
+        assert response.status_code < 500, (name, response.status_code)
+        checked += 1
+    assert checked >= 12
+
+
+def _raw_post(client, url: str, raw: str):
+    from django.db import transaction
+
+    with transaction.atomic():
+        response = client.post(url, raw, content_type="application/x-www-form-urlencoded")
+        transaction.set_rollback(True)
+    return response
+
+
+HOSTILE_CODES = ["AB\x00C", "%FF%FE", "..%2F..%2F", "\u202eXYZ", "A" * 300, "2SG-YKF\x00"]
+
+
+def test_hostile_item_codes_in_urls_are_404(world):
+    """Every route with an item code, HTML and API, as a persona who may use the route."""
+    from urllib.parse import quote
+
+    routes = [r for r in all_routes() if "code" in r.converters]
+    assert len(routes) >= 8
+    kwargs = world.kwargs() | {"code": "PLACEHOLDER"}
+    clients = {p: world.client(p) for p in ("lead", "coder_a")}
+    for client in clients.values():
+        client.raise_request_exception = False
+    for route in routes:
+        persona = "coder_a" if "my-" in route.name or route.name.endswith("-item") else "lead"
+        if route.name in ("coding:reconcile-item", "coding:condition-key-item"):
+            persona = "lead"
+        url = reverse(route.name, kwargs={k: kwargs[k] for k in route.converters})
+        for code in HOSTILE_CODES:
+            hostile_url = url.replace("PLACEHOLDER", quote(code, safe="%"))
+            response = clients[persona].get(hostile_url)
+            assert response.status_code in (404, 405), (hostile_url, response.status_code)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"\xff\xfe\x00\x00garbage", b'{"id": "a", "messages": "\xc3\x28"}\n', b"\x00" * 64],
+)
+def test_invalid_encodings_in_uploads_are_clear_errors(world, raw):
+    client = world.client("lead")
+    checks = [
+        (reverse("coding:study-import", args=[world.study.pk]), "x.jsonl", 400),
+        (reverse("coding:rubric-list"), "r.json", 200),
+        (reverse("audit:rank-instability"), "r.csv", 400),
+    ]
+    for url, filename, status in checks:
+        response = call(client, "post", url, {"file": SimpleUploadedFile(filename, raw)})
+        assert response.status_code == status, (url, response.status_code)
+        assert b"errorlist" in response.content or b"alert" in response.content, url
+    api = APIClient()
+    api.force_login(world.p.lead)
+    response = api.post(
+        reverse("api-study-import", args=[world.study.pk]),
+        {"file": SimpleUploadedFile("x.jsonl", raw)},
+        format="multipart",
+    )
+    assert response.status_code == 400
+
+
+# --- open redirect on next= ------------------------------------------------------------------
+
+EVIL_NEXT = [
+    "//evil.example",
+    "https://evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "\\/evil.example",
+    "https:evil.example",
+    "http://testserver@evil.example",
+    "///evil.example/",
+    " //evil.example",
+    "/\t/evil.example",
+    "javascript:alert(1)",
+]
+
+
+def lands_on_this_site(location: str) -> bool:
+    """Where a browser would go: backslashes act as slashes, tabs and newlines vanish."""
+    from urllib.parse import urljoin, urlsplit
+
+    browser = re.sub(r"[\t\n\r]", "", location).replace("\\", "/").strip()
+    target = urlsplit(urljoin("http://testserver/studies/", browser))
+    return target.scheme == "http" and target.netloc == "testserver"
+
+
+@pytest.mark.parametrize("target", EVIL_NEXT)
+def test_login_next_cannot_leave_the_site(personas, target):
+    client = Client()
+    response = client.post(
+        reverse("login") + "?" + f"next={target}",
+        {"username": "coder_a", "password": PASSWORD, "next": target},
+    )
+    assert response.status_code == 302
+    assert lands_on_this_site(response["Location"]), response["Location"]
+    again = client.get(reverse("login"), {"next": target})  # signed in: redirected onwards
+    assert again.status_code == 302 and lands_on_this_site(again["Location"])
+    assert url_has_allowed_host_and_scheme(again["Location"], {"testserver"})
+
+
+@pytest.mark.parametrize("target", EVIL_NEXT)
+def test_logout_next_cannot_leave_the_site(personas, target):
+    client = Client()
+    client.force_login(personas.coder_a)
+    response = client.post(reverse("logout") + f"?next={target}", {"next": target})
+    assert response.status_code == 302
+    assert lands_on_this_site(response["Location"]), response["Location"]
+
+
+def test_redirect_check_can_tell():
+    assert not lands_on_this_site("//evil.example") and not lands_on_this_site("/\\evil.example")
+    assert lands_on_this_site("/studies/1/") and lands_on_this_site("/%09/evil.example")
+
+
+# --- CSRF ------------------------------------------------------------------------------------
+
+
+def poster(name: str) -> str | None:
+    """The persona for whom a POST to this route would do something (or be looked at)."""
+    row = EXPECTED[name]
+    for table in (row.post, row.get):
+        if table:
+            for persona in ("lead", "coder_a", "adjudicator", "other_lead", "anonymous"):
+                if table[persona] not in (404, LOGIN):
+                    return persona
+    return None
+
+
+def csrf_client(world: World, persona: str) -> tuple[Client, str]:
+    """A client with a valid CSRF cookie, as an attacker's victim would have."""
+    client = world.client(persona, enforce_csrf_checks=True)
+    client.get(reverse("login") if persona == "anonymous" else reverse("home"))
+    token = client.cookies[django_settings.CSRF_COOKIE_NAME].value
+    return client, token
+
+
+def test_every_html_post_without_a_token_is_403(world):
+    failures, checked = [], 0
+    clients = {p: csrf_client(world, p) for p in PERSONAS}
+    for route in html_routes():
+        persona = poster(route.name)
+        assert persona is not None, route.name
+        client, token = clients[persona]
+        row = EXPECTED[route.name]
+        url = url_for(world, route.name, row)
+        body = row.body(world, persona) if row.body else {}
+        response = call(client, "post", url, body)
+        checked += 1
+        if response.status_code != 403 or b"CSRF" not in response.content:
+            failures.append(f"POST {url} [{route.name}] as {persona}: {response.status_code}")
+            continue
+        if row.post is not None:  # the control: the same request with the token works
+            body = row.body(world, persona) if row.body else {}
+            ok = call(client, "post", url, {**body, "csrfmiddlewaretoken": token})
+            if ok.status_code != row.post[persona]:
+                failures.append(f"with token {url}: {ok.status_code} != {row.post[persona]}")
+    assert checked == len(html_routes())
+    assert not failures, "\n".join(failures)
+
+
+def test_no_html_view_is_csrf_exempt():
+    exempt = [
+        r.name
+        for r in all_routes()
+        if not r.route.startswith("api/") and getattr(r.pattern.callback, "csrf_exempt", False)
+    ]
+    assert not exempt
+
+
+def test_every_api_write_with_a_session_needs_the_token(world):
+    """DRF views are csrf_exempt for Django and enforce CSRF in SessionAuthentication."""
+    kwargs = world.kwargs() | {"code": world.disputed[0]}
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(world.p.lead)
+    checked = 0
+    deletes = [
+        (r.name, "delete", r)
+        for r in test_api_matrix.api_routes()
+        if hasattr(r.pattern.callback.cls, "delete")
+    ]
+    for name, method, route in api_write_routes() + deletes:
+        url = reverse(name, kwargs={k: kwargs[k] for k in route.pattern.pattern.converters})
+        response = call(client, method, url, {})
+        assert response.status_code == 403, (method, url, response.status_code)
+        assert "CSRF" in response.json()["detail"], url
+        checked += 1
+    assert checked >= 15
+
+
+# --- sessions and login throttling ------------------------------------------------------------
+
+
+def test_login_replaces_a_planted_session(personas):
+    """Session fixation: a session id set before login is not the one used after it."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    planted = SessionStore()
+    planted["planted"] = True
+    planted.create()
+    client = Client()
+    client.cookies[django_settings.SESSION_COOKIE_NAME] = planted.session_key
+    response = client.post(reverse("login"), {"username": "coder_a", "password": PASSWORD})
+    assert response.status_code == 302
+    new_key = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    assert new_key != planted.session_key
+    assert not SessionStore().exists(planted.session_key)
+    victim = Client()
+    victim.cookies[django_settings.SESSION_COOKIE_NAME] = planted.session_key
+    assert victim.get(reverse("home")).status_code == 302  # the planted id is worthless
+
+
+def test_logout_ends_the_session_on_the_server(personas):
+    client = Client()
+    client.post(reverse("login"), {"username": "coder_a", "password": PASSWORD})
+    key = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    assert client.get(reverse("home")).status_code == 200
+    client.post(reverse("logout"))
+    replay = Client()
+    replay.cookies[django_settings.SESSION_COOKIE_NAME] = key
+    response = replay.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_password_spraying_from_one_address_is_throttled(personas, settings):
+    """Failures count per client address too: new usernames do not reset the budget."""
+    settings.LOGIN_FAILURE_LIMIT = 3
+    client = Client(REMOTE_ADDR="203.0.113.9")
+    for username in ("lead", "adjudicator", "coder_b"):
+        client.post(reverse("login"), {"username": username, "password": "Winter2026!"})
+    response = client.post(reverse("login"), {"username": "coder_a", "password": PASSWORD})
+    assert response.status_code == 200 and b"Too many failed sign-in attempts" in response.content
+    assert client.get(reverse("home")).status_code == 302  # the right password did not work
+    elsewhere = Client(REMOTE_ADDR="198.51.100.7")
+    ok = elsewhere.post(reverse("login"), {"username": "coder_a", "password": PASSWORD})
+    assert ok.status_code == 302
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="/admin/login/ uses Django's AdminAuthenticationForm: no throttling (bypass)",
+)
+def test_admin_login_is_throttled_too(personas, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    get_user_model().objects.create_user("staffer", password=PASSWORD, is_staff=True)
+    client = Client()
+    for _ in range(5):
+        client.post(reverse("admin:login"), {"username": "staffer", "password": "guess"})
+    response = client.post(reverse("admin:login"), {"username": "staffer", "password": PASSWORD})
+    assert response.status_code == 200, "the correct password was accepted after 5 failures"
+
+
+# --- mass assignment (the API cases tests/coding/test_api.py does not cover) -------------------
+
+
+def test_member_add_cannot_target_another_study_or_user(world):
+    p = world.p
+    client = APIClient()
+    client.force_login(p.lead)
+    url = reverse("api-study-members", args=[world.study.pk])
+    body = {"username": "outsider", "role": "coder", "study": p.other_study.pk, "user": p.lead.pk}
+    response = client.post(url, body, format="json")
+    assert response.status_code == 400 and set(response.json()) == {"study", "user"}
+    assert not Membership.objects.filter(user=p.outsider).exists()
+    assert not Membership.objects.filter(study=p.other_study, user=p.lead).exists()
+
+
+def test_decision_cannot_set_who_or_when(world):
+    p = world.p
+    client = APIClient()
+    client.force_login(p.adjudicator)
+    url = reverse("api-reconcile-decide", args=[world.study.pk, world.disputed[0]])
+    base = {"dimension": "D1", "value": 1, "method": "adjudicated", "note": "n"}
+    for extra in ({"decided_by": p.lead.pk}, {"decided_at": "2000-01-01T00:00:00Z"}, {"item": 1}):
+        response = client.post(url, {**base, **extra}, format="json")
+        assert response.status_code == 400, (extra, response.status_code)
+    assert not Reconciliation.objects.filter(decided_by=p.lead).exists()
+    response = client.post(url, base, format="json")
+    assert response.status_code == 201  # the same body without the extra field is accepted
+    assert Reconciliation.objects.get(item__public_code=world.disputed[0], dimension__code="D1")
+
+
+def test_rubric_import_cannot_set_frozen_owner_or_id(world):
+    from coding.services import rubric_export
+
+    client = APIClient()
+    client.force_login(world.p.lead)
+    data = {**rubric_export(rubric=world.rubric), "name": "Sneaky rubric"}
+    for extra in ({"frozen": True}, {"created_by": world.p.other_lead.pk}, {"id": 1}):
+        response = client.post(reverse("api-rubric-list"), {**data, **extra}, format="json")
+        assert response.status_code == 400, (extra, response.status_code)
+    assert not Rubric.objects.filter(name="Sneaky rubric").exists()
+
+
+def test_generation_writes_ignore_owner_and_status_fields(world):
+    """The generation serializers drop unknown keys; they must have no effect."""
+    from transcripts.models import ModelEndpoint
+
+    p = world.p
+    client = APIClient()
+    client.force_login(p.lead)
+    body = {
+        "name": "Sneaky endpoint",
+        "provider": "openai_compatible",
+        "base_url": "http://127.0.0.1:9/v1",
+        "model": "m",
+        "created_by": p.other_lead.pk,
+        "id": world.endpoint.pk,
+    }
+    response = client.post(reverse("api-generation-endpoints"), body, format="json")
+    assert response.status_code in (201, 400)
+    if response.status_code == 201:
+        made = ModelEndpoint.objects.get(name="Sneaky endpoint")
+        assert made.created_by == p.lead and made.pk != world.endpoint.pk
+    body = {"name": "Sneaky study", "coders_per_item": 2, "study": world.done.pk, "status": "x"}
+    response = client.post(reverse("api-generation-to-study", args=[world.run.pk]), body)
+    assert response.status_code in (201, 400)
+    world.run.refresh_from_db()
+    assert world.run.study_id != world.done.pk
+    if response.status_code == 201:
+        assert Study.objects.get(name="Sneaky study").status == Study.Status.DRAFT
