@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import random
 import re
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ CODER_PREFIX = os.environ.get("LOAD_CODER_PREFIX", "loadcoder")
 LEAD_PREFIX = os.environ.get("LOAD_LEAD_PREFIX", "loadlead")
 # Seconds per coded item for one coder (0 = as fast as the server answers).
 PACE = float(os.environ.get("LOAD_PACE", "0"))
+RAMP_TIMEOUT = float(os.environ.get("LOAD_RAMP_TIMEOUT", "240"))
 LEAD_INTERVAL = float(os.environ.get("LOAD_LEAD_INTERVAL", "5"))
 LEAD_PATHS = [p for p in os.environ.get("LOAD_LEAD_PATHS", "").split(",") if p]
 
@@ -170,14 +172,33 @@ class CoderUser(_LoginMixin, FastHttpUser):
         self.username = f"{CODER_PREFIX}{self.index:03d}"
         if self._login():
             LOGS.login(self.username)
+            _claim_index("logged-in")
         else:
             self.done = True
+        self.ready = False
+
+    def _wait_for_everyone(self) -> None:
+        """Start coding once every coder has logged in (or the ramp-up deadline passed), so
+        the measured window is not shared with 200 deliberately slow password hashes."""
+        deadline = time.time() + RAMP_TIMEOUT
+        path = LOAD_DIR / "counter-logged-in"
+        while time.time() < deadline and not _stopping():
+            try:
+                if int(path.read_text().strip() or 0) >= N_CODERS:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.5)
+        self.ready = True
+        time.sleep(random.uniform(0, PACE or 1.0))  # spread the start: no lock-step herd
 
     @task
     def code_one_item(self) -> None:
         if self.done or _stopping():
             time.sleep(1.0)
             return
+        if not self.ready:
+            self._wait_for_everyone()
         prefix = f"/studies/{STUDY_ID}/"
         with self.client.get(
             f"{prefix}next/", name="next", allow_redirects=False, catch_response=True

@@ -282,6 +282,7 @@ def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - a linear script
             LOAD_PACE=f"{pace:.4f}",
             LOAD_LEAD_PATHS=",".join(paths),
             LOAD_LEAD_INTERVAL=str(args.lead_interval),
+            LOAD_RAMP_TIMEOUT=str(args.login_timeout),
         )
         hard_limit = int(args.login_timeout + seconds + 120)
         locust_argv = [

@@ -108,10 +108,12 @@ def _group_usage(pid: int) -> tuple[int, float, list[int]]:
     return rss, cpu, each
 
 
-def _services_cpu(database: str) -> dict[str, float]:
-    """CPU seconds of this run's PostgreSQL backends (matched by database name in their
-    title), of Redis, and of the whole machine (to show what other work took). Read-only."""
-    postgres = redis = 0.0
+def _services_cpu(database: str) -> tuple[dict[int, float], float, float]:
+    """Per-backend CPU seconds of this run's PostgreSQL connections (matched by database
+    name in their process title), Redis CPU, and the whole machine's busy CPU (to show
+    what other work took). Read-only."""
+    backends: dict[int, float] = {}
+    redis = 0.0
     for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
         times = proc.info.get("cpu_times")
         if times is None:
@@ -119,13 +121,13 @@ def _services_cpu(database: str) -> dict[str, float]:
         name = proc.info.get("name") or ""
         title = " ".join(proc.info.get("cmdline") or [])
         if name.startswith("postgres") and f" {database} " in f" {title} ":
-            postgres += times.user + times.system
+            backends[proc.pid] = times.user + times.system
         elif name.startswith("redis-server"):
             redis += times.user + times.system
     machine = psutil.cpu_times()
     busy = machine.user + machine.nice + machine.system + machine.irq + machine.softirq
     busy += getattr(machine, "steal", 0.0)
-    return {"postgres": postgres, "redis": redis, "machine": busy}
+    return backends, redis, busy
 
 
 @dataclass
@@ -147,6 +149,8 @@ class Sampler:
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
+        self._pg_seen: dict[int, float] = {}
+        self._pg_total = 0.0
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
     def sample(self) -> None:
@@ -155,7 +159,12 @@ class Sampler:
             total, seconds, each = _group_usage(managed.proc.pid)
             rss[name], cpu[name] = total, seconds
             biggest[name] = max(each, default=0)
-        cpu.update(_services_cpu(self.database))
+        backends, cpu["redis"], cpu["machine"] = _services_cpu(self.database)
+        # Backends come and go (CONN_MAX_AGE): accumulate each one's growth since last seen.
+        for pid, seconds in backends.items():
+            self._pg_total += seconds - self._pg_seen.get(pid, 0.0)
+        self._pg_seen = backends
+        cpu["postgres"] = self._pg_total
         self.samples.append(Sample(time.time(), rss, biggest, cpu))
 
     def _run(self) -> None:
