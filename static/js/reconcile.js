@@ -26,6 +26,12 @@
     return open === -1 ? 0 : open;
   }
 
+  // Settled dimensions keep their controls folded away; any edit key unfolds them.
+  function unfold(dim) {
+    const details = dim.querySelector("details");
+    if (details && !details.open) details.open = true;
+  }
+
   function isTyping(el) {
     return el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" ||
       (el.tagName === "INPUT" && el.type === "text"));
@@ -57,6 +63,7 @@
       const radio = dim.querySelector(`input[type=radio][value="${event.key}"]`);
       if (radio && !radio.disabled) {
         event.preventDefault();
+        unfold(dim);
         radio.checked = true;
         radio.dispatchEvent(new Event("change", { bubbles: true }));
       }
@@ -64,6 +71,7 @@
       const select = dim.querySelector("select");
       if (select) {
         event.preventDefault();
+        unfold(dim);
         select.value = METHOD_KEYS[event.key];
         select.dispatchEvent(new Event("change", { bubbles: true }));
       }
@@ -73,7 +81,7 @@
       event.preventDefault(); focusDim(current - 1);
     } else if (event.key === "n") {
       const area = dim.querySelector("textarea");
-      if (area) { event.preventDefault(); area.focus(); }
+      if (area) { event.preventDefault(); unfold(dim); area.focus(); }
     }
   });
 

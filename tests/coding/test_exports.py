@@ -31,7 +31,7 @@ from coding.services import (
     study_unblind,
 )
 from tests.coding.conftest import make_records
-from tests.coding.test_reconciliation import code_everything, dim
+from tests.coding.test_reconciliation import RATIONALES, code_everything, dim
 from tests.factories import MembershipFactory
 
 
@@ -94,7 +94,7 @@ def test_long_export_exact_columns_and_values(small):
                         d,
                         pseudonym,
                         str(value),
-                        f"{coder} on {d}",
+                        f"{RATIONALES[coder]} ({d}).",
                         at[coder],
                         "1",
                         final,

@@ -36,6 +36,12 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# What each persona writes as a rationale (neutral text: pages must not show usernames).
+RATIONALES = {
+    "coder_a": "Asks a clarifying question before answering",
+    "coder_b": "Answers first, then checks one assumption",
+}
+
 # Disagreements coder_b makes on the first three items (by code): {index: {dim: value}}.
 DISAGREE = {0: {"D1": 2, "D3": 0}, 1: {"D1": 0}, 2: {"D8": 2}}
 
@@ -48,7 +54,10 @@ def submit(study: Study, coder, item: Item, overrides: dict[str, int] | None = N
     """Submit ``coder``'s first pass on ``item``: 1 everywhere except ``overrides``."""
     overrides = overrides or {}
     values = {
-        d.code: {"value": overrides.get(d.code, 1), "rationale": f"{coder.username} on {d.code}"}
+        d.code: {
+            "value": overrides.get(d.code, 1),
+            "rationale": f"{RATIONALES.get(coder.username, 'Scored')} ({d.code}).",
+        }
         for d in study.rubric.dimensions.all()
     }
     a = Assignment.objects.get(item=item, coder=coder)
@@ -161,7 +170,7 @@ def test_side_by_side_is_anonymous_and_stable(open_study, django_assert_max_num_
     assert panel.coder_labels == ["Coder A", "Coder B"] and panel.complete
     assert sorted(s.value for s in d1.scores) == [1, 2]
     rationales = {s.rationale for s in d1.scores}
-    assert rationales == {"coder_a on D1", "coder_b on D1"}  # rationales shown, names are not
+    assert rationales == {f"{RATIONALES[c]} (D1)." for c in ("coder_a", "coder_b")}
     again = reconcile_item_get(item=item)
     first = [(s.label, s.value) for s in d1.scores]
     assert [(s.label, s.value) for s in again.dimensions[0].scores] == first
@@ -371,8 +380,8 @@ def test_queue_and_item_pages(open_study, client, django_assert_max_num_queries)
             )
         body = r.content.decode()
         assert r.status_code == 200 and "Coder A" in body and "Coder B" in body
-        assert "coder_a on D1" in body  # rationale shown
-        assert "coder_a</" not in body and ">coder_b<" not in body  # names are not
+        assert f"{RATIONALES['coder_a']} (D1)." in body  # rationales shown...
+        assert "coder_a" not in body and "coder_b" not in body  # ...usernames are not
     filtered = client.get(
         reverse("coding:reconcile-queue", args=[p.study.pk]), {"dimension": "D8"}
     ).content.decode()
