@@ -117,7 +117,8 @@ def hostile(personas):
         for a in Assignment.objects.filter(item__study=study, coder=coder).select_related("item"):
             values = {
                 "=D1": {"value": -1 if n == 0 else 0, "rationale": INJECTIONS[(n + 3) % 6]},
-                "@D2": {"value": 1, "rationale": INJECTIONS[(n + 4) % 6]},
+                # A numeric text stays as it is (-1.5), a formula gets the apostrophe.
+                "@D2": {"value": 1, "rationale": "-1.5" if n else INJECTIONS[(n + 4) % 6]},
             }
             score_submit(assignment=a, values=values, expected_version=a.version, by=coder)
     dimension = rubric.dimensions.get(code="=D1")
@@ -198,6 +199,8 @@ def test_numbers_are_not_prefixed(hostile, personas, client):
         rows = list(csv.DictReader(io.StringIO(text, newline="")))
         key = column if column in rows[0] else "'" + column
         assert "-1" in {r[key] for r in rows}, (kind, rows[0])
+        if kind == "long":
+            assert "-1.5" in {r["rationale"] for r in rows}  # numeric text: unchanged
 
 
 # --- ordering / filter parameters -------------------------------------------------------------
