@@ -71,7 +71,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--web-workers", type=int, default=3, help="gunicorn worker processes")
     ap.add_argument("--web-threads", type=int, default=4, help="threads per gunicorn worker")
     ap.add_argument("--locust-processes", type=int, default=1, help="locust processes")
-    ap.add_argument("--spawn-rate", type=float, default=20.0, help="users started per second")
+    ap.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=4.0,
+        help="users started per second (logins hash for ~0.4 s CPU each: default 4)",
+    )
     ap.add_argument("--login-timeout", type=float, default=240.0, help="seconds for all logins")
     ap.add_argument("--sample-interval", type=float, default=10.0, help="RSS sampling seconds")
     ap.add_argument("--window", type=float, default=0.0, help="latency window seconds")
