@@ -78,6 +78,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="users started per second (logins hash for ~0.4 s CPU each: default 4)",
     )
     ap.add_argument("--login-timeout", type=float, default=240.0, help="seconds for all logins")
+    ap.add_argument(
+        "--drain",
+        type=float,
+        default=30.0,
+        help="seconds for in-flight requests to finish after the window (default 30)",
+    )
     ap.add_argument("--sample-interval", type=float, default=10.0, help="RSS sampling seconds")
     ap.add_argument("--window", type=float, default=0.0, help="latency window seconds")
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="dedicated db")
@@ -349,7 +355,9 @@ def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - a linear script
         # Drain: no new items, let in-flight requests finish, then stop locust.
         sampler.stop()
         (load_dir / "stop").touch()
-        time.sleep(5)
+        drain_until = time.monotonic() + args.drain
+        while time.monotonic() < drain_until and loc.alive():
+            time.sleep(0.5)
         loc.stop(timeout=30)
         if profile is not None:
             from profiling import finish_profile
