@@ -6,6 +6,7 @@ import hashlib
 import logging
 
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
@@ -57,18 +58,16 @@ def clear_login_failures(request: HttpRequest, username: str) -> None:
         log.warning("login failures not cleared: cache error", exc_info=True)
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Refuses further attempts for a while after LOGIN_FAILURE_LIMIT failures."""
+THROTTLED = "Too many failed sign-in attempts. Wait a few minutes and try again."
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "throttled": "Too many failed sign-in attempts. Wait a few minutes and try again.",
-    }
+
+class ThrottleMixin:
+    """Refuses further attempts for a while after LOGIN_FAILURE_LIMIT failures."""
 
     def clean(self) -> dict:
         username = self.data.get("username", "") or ""
         if login_failures(self.request, username) >= settings.LOGIN_FAILURE_LIMIT:
-            raise ValidationError(self.error_messages["throttled"], code="throttled")
+            raise ValidationError(THROTTLED, code="throttled")
         try:
             cleaned = super().clean()
         except ValidationError:
@@ -76,6 +75,14 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             raise
         clear_login_failures(self.request, username)
         return cleaned
+
+
+class ThrottledAuthenticationForm(ThrottleMixin, AuthenticationForm):
+    pass
+
+
+class ThrottledAdminAuthenticationForm(ThrottleMixin, AdminAuthenticationForm):
+    """The admin login shares the same throttle (no bypass through /admin/login/)."""
 
 
 class LoginView(auth_views.LoginView):

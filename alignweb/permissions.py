@@ -6,6 +6,7 @@ never a 403, so they learn nothing about what exists.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -19,6 +20,12 @@ RECONCILERS = (Role.LEAD, Role.ADJUDICATOR)
 ANY_ROLE = (Role.LEAD, Role.CODER, Role.ADJUDICATOR)
 
 UserLike = AbstractBaseUser | AnonymousUser
+# Item codes are short opaque strings; anything else (NUL bytes, long junk) is simply absent.
+_CODE = re.compile(r"^[A-Za-z0-9-]{1,16}$")
+
+
+def _valid_code(code: object) -> bool:
+    return isinstance(code, str) and bool(_CODE.match(code))
 
 
 def study_role(user: UserLike, study: Study) -> str | None:
@@ -49,7 +56,7 @@ def access_study(user: UserLike, study_id: int | str, roles: Iterable[str] = ANY
 
 def access_assignment(user: UserLike, public_code: str) -> Assignment:
     """The user's own assignment for an item, or 404: outsiders learn nothing."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not _valid_code(public_code):
         raise Http404("No such item.")
     assignment = (
         Assignment.objects.select_related("item", "item__study", "item__study__rubric")
@@ -68,7 +75,7 @@ def access_assignment(user: UserLike, public_code: str) -> Assignment:
 
 def access_item(user: UserLike, public_code: str, roles: Iterable[str] = RECONCILERS) -> Item:
     """An item of a study where the user holds one of ``roles`` (adjudication, lead views)."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not _valid_code(public_code):
         raise Http404("No such item.")
     item = (
         Item.objects.select_related("study", "study__rubric")

@@ -11,11 +11,11 @@ from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alignweb.parsers import SafeJSONParser
 from alignweb.permissions import access_assignment, access_study
 from coding.models import Assignment, Study
 
@@ -106,7 +106,7 @@ class MyDraftView(APIView):
     """Autosave a draft (partial scores allowed). ``version`` is the version you loaded;
     409 when another tab or window saved first (nothing is overwritten)."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     def _save(self, request: Request, study_id: int, code: str) -> Response:
         assignment = _own_assignment(request, study_id, code)
@@ -134,7 +134,7 @@ class MySubmitView(APIView):
     """Submit (lock) your first-pass scores; every dimension must be scored. Replaying
     the same submission returns 200 again; different scores after submission are a 409."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(request=s.ScoresWriteSerializer, responses=WRITE_RESPONSES)
     def post(self, request: Request, study_id: int, code: str) -> Response:

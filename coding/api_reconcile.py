@@ -11,11 +11,11 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alignweb.parsers import SafeJSONParser
 from alignweb.permissions import LEADS, RECONCILERS, access_item, access_study
 from coding.models import Dimension, Item, Membership, Study
 
@@ -104,7 +104,7 @@ class ReconcileItemView(APIView):
 class DecideView(APIView):
     """Record the final value, method and note for one dimension of an item."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(
         request=s.DecideSerializer,
@@ -141,7 +141,7 @@ class LockView(APIView):
     """Lead: open -> locked, once every item is coded and reconciled, or with
     ``override`` and a ``reason`` (logged)."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(request=s.LockSerializer, responses=s.StudyDetailSerializer)
     def post(self, request: Request, study_id: int) -> Response:
@@ -156,7 +156,7 @@ class LockView(APIView):
 class UnblindView(APIView):
     """Lead: locked -> unblinded; the reason is kept in the Event log."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(request=s.UnblindSerializer, responses=s.StudyDetailSerializer)
     def post(self, request: Request, study_id: int) -> Response:

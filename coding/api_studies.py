@@ -7,11 +7,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alignweb.parsers import SafeJSONParser
 from alignweb.permissions import LEADS, UserLike, access_item, access_study, study_role
 from coding.models import Item, Membership, Rubric, Study
 
@@ -98,7 +99,7 @@ def study_detail_data(study: Study, role: str, user: UserLike) -> dict:
 class StudyListView(generics.ListAPIView):
     """Studies the caller belongs to, with their role (POST: create, staff and leads)."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     serializer_class = s.StudyListSerializer
 
@@ -154,7 +155,7 @@ class StudyOpenView(APIView):
 class MemberListView(generics.ListAPIView):
     """Lead: the study's members (POST: add one by username)."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     serializer_class = s.MemberSerializer
 
@@ -262,7 +263,7 @@ class ItemKeyView(APIView):
 class RubricListView(generics.ListAPIView):
     """Rubrics (staff and leads). POST imports a rubric from its JSON export."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     serializer_class = s.RubricListSerializer
 

@@ -119,7 +119,7 @@ def _posted(post, code: str) -> tuple[str, str, str, int | None]:
         post.get(f"value_{code}", ""),
         post.get(f"method_{code}", Reconciliation.Method.ADJUDICATED),
         post.get(f"note_{code}", "").replace("\r\n", "\n").strip(),
-        int(expected) if expected.isdigit() else None,
+        int(expected) if expected.isascii() and expected.isdigit() else None,
     )
 
 
@@ -292,7 +292,7 @@ def export_csv(request: HttpRequest, study_id: int, kind: str) -> StreamingHttpR
         study=study,
         kind=_kind(kind),
         by=request.user,
-        upto=int(upto) if kind == "events" and upto.isdigit() else None,
+        upto=int(upto) if kind == "events" and upto.isascii() and upto.isdigit() else None,
     )
     response = StreamingHttpResponse(started.chunks, content_type=started.content_type)
     response["Content-Disposition"] = f'attachment; filename="{started.filename}"'

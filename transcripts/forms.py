@@ -95,6 +95,8 @@ class RunForm(forms.Form):
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc.msg}.")
+        except RecursionError:
+            raise forms.ValidationError("Not valid JSON: nested too deeply.")
         if not isinstance(value, dict):
             raise forms.ValidationError("Extra parameters must be a JSON object.")
         return value

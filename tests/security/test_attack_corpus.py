@@ -318,10 +318,6 @@ def test_hostile_parameters_on_api_lists_are_ignored(world):
     assert checked >= 15
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coding/views_reconcile.py export_csv: '²'.isdigit() is True but int('²') raises",
-)
 def test_unicode_digits_in_upto_are_not_a_500(world):
     client = world.client("lead")
     client.raise_request_exception = False
@@ -329,10 +325,6 @@ def test_unicode_digits_in_upto_are_not_a_500(world):
     assert client.get(url, {"upto": "²"}).status_code in (200, 400)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coding/views_reconcile.py _posted: expected_<code>='²' passes isdigit, int() raises",
-)
 def test_unicode_digits_in_reconcile_expected_id_are_not_a_500(world):
     client = world.client("adjudicator")
     client.raise_request_exception = False
@@ -421,10 +413,6 @@ def api_write_routes() -> list[tuple[str, str, object]]:
     return [(r.name, m, r) for r in routes for m in r.methods if m in ("post", "put", "patch")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DRF's JSONParser catches ValueError only; json.load raises RecursionError -> 500",
-)
 def test_deeply_nested_json_api_bodies_are_400(world):
     client = APIClient()
     client.force_login(world.p.lead)
@@ -439,10 +427,6 @@ def test_deeply_nested_json_api_bodies_are_400(world):
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transcripts/forms.py RunForm.clean_extra catches JSONDecodeError, not RecursionError",
-)
 def test_deeply_nested_json_in_run_extra_is_a_form_error(world):
     client = world.client("lead")
     client.raise_request_exception = False
@@ -758,10 +742,6 @@ def test_password_spraying_from_one_address_is_throttled(personas, settings):
     assert ok.status_code == 302
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/admin/login/ uses Django's AdminAuthenticationForm: no throttling (bypass)",
-)
 def test_admin_login_is_throttled_too(personas, settings):
     settings.LOGIN_FAILURE_LIMIT = 3
     get_user_model().objects.create_user("staffer", password=PASSWORD, is_staff=True)

@@ -34,7 +34,7 @@ from tests.factories import make_personas
 from tests.security.conftest import parse_page
 
 MAX_PAGES = 400  # per user
-MAX_PER_ROUTE = 12  # pages of one URL pattern (e.g. 180 coding pages: a sample is enough)
+MAX_PER_ROUTE = 8  # pages of one URL pattern (e.g. 180 coding pages: a sample is enough)
 CRAWLERS = ("coder_a", "coder_b", "adjudicator")
 EXTRA_VENDOR_WORDS = [
     "ChatGPT", "GPT-4", "GPT-4o", "Claude", "Gemini", "Llama", "Mistral", "Qwen",
@@ -340,8 +340,8 @@ def crawl_api(gen: Generated, client: Client, me: str) -> tuple[int, list[str]]:
 
 # Pages each crawler must have reached with a 200, so a clean crawl means something.
 MUST_REACH = {
-    "coder_a": {"home": 1, "coding:queue": 1, "coding:code-item": 10},
-    "coder_b": {"home": 1, "coding:queue": 1, "coding:code-item": 10},
+    "coder_a": {"home": 1, "coding:queue": 1, "coding:code-item": 6},
+    "coder_b": {"home": 1, "coding:queue": 1, "coding:code-item": 6},
     "adjudicator": {"home": 1, "coding:reconcile-queue": 1, "coding:reconcile-item": 4},
 }
 
@@ -359,11 +359,6 @@ def test_crawl_finds_no_condition_or_internal_id(gen, me):
     assert not problems, f"{len(problems)} leaks:\n" + "\n".join(problems[:60])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transcripts/services.py run_to_study writes the run's name into the study "
-    "description, which the API's study detail shows to coders",
-)
 def test_coders_never_see_the_run_name(gen):
     client = Client()
     client.force_login(gen.personas.coder_a)
