@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 
 import pytest
 from django.conf import settings as django_settings
@@ -38,7 +39,7 @@ from coding.services import (
 )
 from tests.coding import test_api_matrix
 from tests.factories import PASSWORD, UserFactory
-from tests.security.conftest import PERSONAS, World, parse_page
+from tests.security.conftest import PERSONAS, Form, World, parse_page
 from tests.security.test_access_matrix import (
     EXPECTED,
     GENERATION_API,
@@ -234,25 +235,53 @@ def _secrets(world: World) -> list[str]:
     return [u.password for u in users] + ["__class__"]
 
 
+@dataclass
+class Fetched:
+    persona: str
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+
+
+_FETCHED: dict[int, dict[str, Fetched]] = {}
+
+
+def attacked_pages(world: World) -> dict[str, Fetched]:
+    """Every GET page of the matrix, fetched once per module world with HOSTILE_PARAMS, as
+    a persona who may see it (shared by the parameter and the upload-form tests)."""
+    if id(world) not in _FETCHED:
+        pages = {}
+        for route in html_routes():
+            persona = role_for_get(route.name)
+            if persona is None:
+                continue
+            url = url_for(world, route.name, EXPECTED[route.name])
+            response = call(world.client(persona), "get", url, HOSTILE_PARAMS)
+            pages[route.name] = Fetched(
+                persona,
+                url,
+                response.status_code,
+                response.get("Content-Type", ""),
+                body_of(response),
+            )
+        _FETCHED.clear()
+        _FETCHED[id(world)] = pages
+    return _FETCHED[id(world)]
+
+
 def test_hostile_parameters_on_html_pages_are_ignored(world):
     """Every GET page, for a persona who may see it: still 200 (the matrix's status), no
     500, nothing reflected (password hashes, dunder names)."""
     secrets = _secrets(world)
-    failures, checked = [], 0
-    for route in html_routes():
-        persona = role_for_get(route.name)
-        if persona is None:
-            continue
-        url = url_for(world, route.name, EXPECTED[route.name])
-        attacked = call(world.client(persona), "get", url, HOSTILE_PARAMS)
-        checked += 1
-        if attacked.status_code != 200:
-            failures.append(f"{url}: {attacked.status_code}")
-            continue
-        leaked = [s for s in secrets if s.encode() in body_of(attacked)]
-        if leaked:
-            failures.append(f"{url}: reflects {leaked}")
-    assert checked >= 45
+    pages = attacked_pages(world)
+    failures = []
+    for page in pages.values():
+        if page.status != 200:
+            failures.append(f"{page.url}: {page.status}")
+        elif leaked := [s for s in secrets if s.encode() in page.body]:
+            failures.append(f"{page.url}: reflects {leaked}")
+    assert len(pages) >= 45
     assert not failures, "\n".join(failures)
 
 
@@ -336,21 +365,16 @@ def test_unicode_digits_in_reconcile_expected_id_are_not_a_500(world):
 # --- oversize uploads and deeply nested JSON --------------------------------------------------
 
 
-def upload_forms(world: World) -> dict[str, tuple[str, str, dict]]:
-    """Every form with a file input on any page (route name -> (persona, action, fields))."""
+def upload_forms(world: World) -> dict[str, tuple[str, str, Form]]:
+    """Every form with a file input on any page (route name -> (persona, action, form))."""
     found = {}
-    for route in html_routes():
-        persona = role_for_get(route.name)
-        if persona is None or route.route.endswith((".csv", ".json", ".md")):
-            continue  # downloads have no forms
-        url = url_for(world, route.name, EXPECTED[route.name])
-        response = call(world.client(persona), "get", url)
-        if response.streaming or "html" not in response.get("Content-Type", ""):
+    for name, page in attacked_pages(world).items():
+        if "html" not in page.content_type:
             continue
-        for form in parse_page(response.content.decode()).forms:
+        for form in parse_page(page.body.decode()).forms:
             if form.file_fields:
-                assert form.method == "post" and form.enctype == "multipart/form-data", url
-                found[route.name] = (persona, form.action or url, form)
+                assert form.method == "post" and form.enctype == "multipart/form-data", page.url
+                found[name] = (page.persona, form.action or page.url, form)
     return found
 
 
