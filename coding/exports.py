@@ -14,10 +14,12 @@ Kinds (columns are fixed and documented on the lead's "Lock & export" page):
   is the lead's operational plan, the same table the dashboard shows).
 - ``events``: the Event log ``id, at, actor, verb, target, payload`` (payload as JSON).
 
-Every generator streams with ``.iterator(chunk_size=...)`` over ``values_list`` rows
-(no model instances) and yields CSV text in chunks, so memory does not grow with the
-study. The provenance sidecar (``export_provenance``) streams the same bytes a second
-time, hashing as it goes, because a streamed file's hash is only known at its end.
+Every export streams ``values_list`` rows (no model instances) and yields CSV text in
+chunks, so memory does not grow with the study: the wide, design and event exports
+through ``.iterator(chunk_size=...)``, the long export (the big one: one row per score)
+in batches of ``ITEM_BATCH`` items read in public-code order (see ``long_chunks``).
+The provenance sidecar (``export_provenance``) streams the same bytes a second time,
+hashing as it goes, because a streamed file's hash is only known at its end.
 The event log keeps growing, so its sidecar fixes an ``upto`` event id and names the
 CSV URL that reproduces exactly the hashed bytes.
 
@@ -286,7 +288,8 @@ def event_rows(*, study: Study, upto: int | None = None) -> Iterator[tuple]:
         .values_list("pk", "at", "actor__username", "verb", "target", "payload")
         .iterator(chunk_size=CHUNK)
     ):
-        yield pk, _iso(at), actor or "", verb, target, json.dumps(payload, sort_keys=True)
+        details = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+        yield pk, _iso(at), actor or "", verb, target, details
 
 
 def _build(study: Study, kind: str, upto: int | None, counter: _Counter | None = None):
