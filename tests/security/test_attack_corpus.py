@@ -362,6 +362,80 @@ def test_unicode_digits_in_reconcile_expected_id_are_not_a_500(world):
     assert client.post(url, body).status_code in (302, 400, 409)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="'²'.isdigit() is True, int('²') raises: coding/api_reconcile.py _min_spread and "
+    "coding/api_exports.py (upto) answer 500",
+)
+def test_unicode_digits_in_api_query_parameters_are_not_a_500(world):
+    client = APIClient()
+    client.force_login(world.p.lead)
+    client.raise_request_exception = False
+    queue = reverse("api-reconcile-queue", args=[world.study.pk])
+    assert client.get(queue, {"min_spread": "²"}).status_code == 400
+    events = reverse("api-export-csv", args=[world.study.pk, "events"])
+    assert client.get(events, {"upto": "²"}).status_code in (200, 400)
+
+
+def _unblinded_with(world: World, records: list[dict]) -> Study:
+    """A small unblinded study of the personas with the given (hostile) records."""
+    from tests.factories import StudyFactory
+    from tests.security.conftest import codes_of, submit
+
+    p = world.p
+    study = StudyFactory(name="Superscripts")
+    for user, role in [(p.coder_a, "coder"), (p.coder_b, "coder"), (p.lead, "lead")]:
+        Membership.objects.create(study=study, user=user, role=role)
+    items_import(study=study, records=records, by=p.lead)
+    study_open(study=study, by=p.lead)
+    study.refresh_from_db()
+    submit(study, p.coder_a, codes_of(study), 1)
+    submit(study, p.coder_b, codes_of(study), 1)
+    from coding.services import reconciliation_auto_agree
+
+    reconciliation_auto_agree(study=study)
+    study_lock(study=study, by=p.lead)
+    study_unblind(study=study, by=p.lead, reason="check")
+    return study
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="audit/selectors.py benchmarks_for_items: int() of an imported external id "
+    "'benchmark-²' (passes isdigit) -> 500 on the audit matrix",
+)
+def test_superscript_in_a_document_id_does_not_break_the_audit_matrix(world):
+    records = [{"id": f"benchmark-{x}", "title": "t", "text": "x"} for x in ("²", "1")]
+    study = _unblinded_with(world, records)
+    client = world.client("lead")
+    client.raise_request_exception = False
+    for name in ("audit:audit-matrix", "audit:audit-matrix-csv"):
+        assert client.get(reverse(name, args=[study.pk])).status_code == 200, name
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="audit/stats/anova.py natural_key: a condition label chunk '²' passes isdigit, "
+    "int() raises -> 500 on efficacy, profiles and claim report",
+)
+def test_superscript_in_a_condition_label_does_not_break_analysis_pages(world):
+    from tests.coding.conftest import make_records
+
+    records = make_records(8, prefix="sup")
+    for i, record in enumerate(records):
+        record["scaffold"] = ("C1", "C1²")[i % 2]
+    study = _unblinded_with(world, records)
+    client = world.client("lead")
+    client.raise_request_exception = False
+    for name in (
+        "audit:scaffold-efficacy",
+        "audit:scaffold-efficacy-json",
+        "audit:alignment-profiles",
+        "audit:claim-report",
+    ):
+        assert client.get(reverse(name, args=[study.pk])).status_code == 200, name
+
+
 # --- oversize uploads and deeply nested JSON --------------------------------------------------
 
 
