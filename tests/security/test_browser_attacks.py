@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
@@ -197,9 +197,18 @@ def build_hostile() -> Hostile:
         benchmark=benchmark,
         rubric=rubric,
     )
+    q = quote(SHORT, safe="")
     extra = [
         ("coder_a", f"/studies/{p.study.pk}/items/{open_code}/"),  # the editable form
         ("adjudicator", f"/studies/{done.pk}/reconcile/?status=all"),
+        # Reflected: every query parameter a page reads, and the 404 page.
+        ("anonymous", f"/login/?next={q}"),
+        ("adjudicator", f"/studies/{p.study.pk}/reconcile/?dimension={q}&status={q}&page={q}"),
+        ("lead", f"/studies/{done.pk}/key/?page={q}"),
+        ("lead", f"/audit/benchmarks/audit-study/?benchmark={q}"),
+        ("lead", f"/audit/rank-instability/?example={q}"),
+        ("lead", f"/studies/{p.study.pk}/items/{q}/"),
+        ("coder_a", f"/studies/{p.study.pk}/queue/?page={q}&ordering={q}"),
     ]
     return Hostile(world=world, extra_pages=extra)
 
@@ -290,7 +299,8 @@ def test_stored_xss_is_inert_on_every_page(
         page.base = live_server.url
         page.set_default_timeout(15_000)
         traps[persona] = Traps(page, live_server.url)
-        browser_login(page, persona)
+        if persona != "anonymous":
+            browser_login(page, persona)
         pages[persona] = page
     failures, shown = [], set()
     try:
