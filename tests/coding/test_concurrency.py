@@ -41,8 +41,7 @@ def test_fifty_threads_lose_and_duplicate_nothing(transactional_db, require_post
                     return
                 values = {d: {"value": rng.randint(0, 2), "rationale": f"t{n} {d}"} for d in dims}
                 try:
-                    score_submit(assignment=a, values=values, expected_version=a.version,
-                                 by=coder)
+                    score_submit(assignment=a, values=values, expected_version=a.version, by=coder)
                 except Conflict:
                     with lock:
                         conflicts.append(a.pk)
