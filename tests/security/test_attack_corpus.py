@@ -922,6 +922,26 @@ def test_rubric_import_cannot_set_frozen_owner_or_id(world):
     assert not Rubric.objects.filter(name="Sneaky rubric").exists()
 
 
+def test_html_forms_ignore_owner_status_and_builtin_fields(world):
+    """HTML forms list their fields: extra POST keys never reach the model."""
+    from audit.models import Benchmark
+
+    client = world.client("lead")
+    extra = {"status": "unblinded", "created_by": world.p.other_lead.pk, "builtin": "on"}
+    body = {"name": "Form study", "rubric": world.rubric.pk, "coders_per_item": 2, **extra}
+    bench = {"name": "Form bench", "description": "d", **extra}
+    from django.db import transaction
+
+    with transaction.atomic():
+        assert client.post(reverse("coding:study-create"), body).status_code == 302
+        study = Study.objects.get(name="Form study")
+        assert study.status == Study.Status.DRAFT and study.created_by == world.p.lead
+        assert client.post(reverse("audit:benchmark-list"), bench).status_code == 302
+        made = Benchmark.objects.get(name="Form bench")
+        assert not made.builtin and made.created_by == world.p.lead
+        transaction.set_rollback(True)
+
+
 def test_generation_writes_ignore_owner_and_status_fields(world):
     """The generation serializers drop unknown keys; they must have no effect."""
     from transcripts.models import ModelEndpoint
