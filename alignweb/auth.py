@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import unicodedata
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -17,6 +18,9 @@ log = logging.getLogger(__name__)
 
 
 def _key(kind: str, value: str) -> str:
+    # Same normalisation as sign-in (NFKC, surrounding spaces) plus case folding, so
+    # spelling variants of one username share one failure budget.
+    value = unicodedata.normalize("NFKC", value.strip()).casefold()
     digest = hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:32]
     return f"login-fail:{kind}:{digest}"
 

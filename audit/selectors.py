@@ -148,7 +148,7 @@ def benchmarks_for_items(*, external_ids: list[str]) -> dict[str, Benchmark]:
     pks = {
         int(eid[len(BENCHMARK_PREFIX) :])
         for eid in external_ids
-        if eid.startswith(BENCHMARK_PREFIX) and eid[len(BENCHMARK_PREFIX) :].isdigit()
+        if eid.startswith(BENCHMARK_PREFIX) and eid[len(BENCHMARK_PREFIX) :].isdecimal()
     }
     found = Benchmark.objects.filter(pk__in=pks)
     return {f"{BENCHMARK_PREFIX}{b.pk}": b for b in found}

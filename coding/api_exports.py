@@ -45,7 +45,7 @@ class ExportCSVView(APIView):
             study=study,
             kind=_kind(kind),
             by=request.user,
-            upto=int(upto) if kind == "events" and upto.isdigit() else None,
+            upto=int(upto) if kind == "events" and upto.isdecimal() else None,
         )
         response = StreamingHttpResponse(started.chunks, content_type=started.content_type)
         response["Content-Disposition"] = f'attachment; filename="{started.filename}"'

@@ -36,7 +36,7 @@ QUEUE_STATUSES = {value: value for value in STATUSES}
 
 def _min_spread(request: Request) -> int:
     raw = request.query_params.get("min_spread", "") or "1"
-    if not raw.isdigit() or int(raw) < 1:
+    if not raw.isdecimal() or int(raw) < 1:
         raise ValidationError({"min_spread": ["A whole number of at least 1."]})
     return int(raw)
 

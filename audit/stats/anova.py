@@ -35,7 +35,7 @@ RELATIVE_TOLERANCE = 1e-12
 def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
     """Sort key that orders digit runs numerically: "D2" < "D10", "C9" < "C10"."""
     return tuple(
-        (0, int(chunk), "") if chunk.isdigit() else (1, 0, chunk)
+        (0, int(chunk), "") if chunk.isdecimal() else (1, 0, chunk)
         for chunk in re.split(r"(\d+)", text)
         if chunk
     )

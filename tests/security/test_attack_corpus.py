@@ -362,11 +362,6 @@ def test_unicode_digits_in_reconcile_expected_id_are_not_a_500(world):
     assert client.post(url, body).status_code in (302, 400, 409)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'²'.isdigit() is True, int('²') raises: coding/api_reconcile.py _min_spread and "
-    "coding/api_exports.py (upto) answer 500",
-)
 def test_unicode_digits_in_api_query_parameters_are_not_a_500(world):
     client = APIClient()
     client.force_login(world.p.lead)
@@ -399,11 +394,6 @@ def _unblinded_with(world: World, records: list[dict]) -> Study:
     return study
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit/selectors.py benchmarks_for_items: int() of an imported external id "
-    "'benchmark-²' (passes isdigit) -> 500 on the audit matrix",
-)
 def test_superscript_in_a_document_id_does_not_break_the_audit_matrix(world):
     records = [{"id": f"benchmark-{x}", "title": "t", "text": "x"} for x in ("²", "1")]
     study = _unblinded_with(world, records)
@@ -413,11 +403,6 @@ def test_superscript_in_a_document_id_does_not_break_the_audit_matrix(world):
         assert client.get(reverse(name, args=[study.pk])).status_code == 200, name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit/stats/anova.py natural_key: a condition label chunk '²' passes isdigit, "
-    "int() raises -> 500 on efficacy, profiles and claim report",
-)
 def test_superscript_in_a_condition_label_does_not_break_analysis_pages(world):
     from tests.coding.conftest import make_records
 
@@ -850,20 +835,13 @@ def test_admin_login_is_throttled_too(personas, settings):
     assert response.status_code == 200, "the correct password was accepted after 5 failures"
 
 
-RAW_USERNAME_KEY = pytest.mark.xfail(
-    strict=True,
-    reason="alignweb/auth.py ThrottleMixin keys the per-user counter on the raw username; "
-    "login normalises it (strip + NFKC), so ' coder_a' or fullwidth variants get fresh budgets",
-)
-
-
 @pytest.mark.parametrize(
     "variant",
     [
         pytest.param("coder_a", id="exact"),
-        pytest.param("coder_a ", id="trailing-space", marks=RAW_USERNAME_KEY),
-        pytest.param(" coder_a", id="leading-space", marks=RAW_USERNAME_KEY),
-        pytest.param("\uff43oder_a", id="fullwidth", marks=RAW_USERNAME_KEY),
+        pytest.param("coder_a ", id="trailing-space"),
+        pytest.param(" coder_a", id="leading-space"),
+        pytest.param("\uff43oder_a", id="fullwidth"),
     ],
 )
 def test_per_user_throttle_sees_through_username_variants(personas, settings, variant):
