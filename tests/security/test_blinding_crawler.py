@@ -12,6 +12,7 @@ run, so that check has the nominal 1 % false-alarm rate; coder order is seeded.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections import Counter, deque
@@ -41,6 +42,7 @@ EXTRA_VENDOR_WORDS = [
     "openai_compatible", "served_model", "transcript_id", "run_id", "scaffold_version",
     "system prompt", "system_prompt",
 ]  # fmt: skip
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}")
 REQUEST_ID = re.compile(r"\b(?:chatcmpl|msg|req|resp|cmpl)[-_][A-Za-z0-9]{6,}")
 
 
@@ -78,21 +80,35 @@ def _forbidden(study: Study, run, personas) -> list[tuple[str, re.Pattern[str]]]
     for scaffold in run.scaffolds.all():
         words |= {scaffold.name, scaffold.description, *_phrases(scaffold.system_prompt)}
     transcripts = Transcript.objects.filter(run=run)
+    stamps: set[str] = set()  # generation times, to the microsecond (as JSON renders them)
     for t in transcripts:
         prov = t.provenance or {}
         words.add(str(prov.get("served_model") or ""))
         words |= set(REQUEST_ID.findall(json.dumps(prov)))
+        stamps |= set(TIMESTAMP.findall(json.dumps(prov)))
+        for value in (t.first_attempt_at, t.finished_at):
+            if value is not None:
+                naive = value.astimezone(dt.UTC).replace(tzinfo=None)
+                stamps.add(naive.isoformat(timespec="microseconds"))
     words |= {i.external_id for i in Item.objects.filter(study=study)}
     # What the rubric itself says is shown to coders by design ("Specification", ...).
     words = {w for w in words if w and len(w) >= 3 and w.lower() not in rubric_text}
-    patterns = [(w, re.compile(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", re.I)) for w in words]
+    # One alternation per kind: a single pass over each page instead of hundreds.
+    patterns = [("name or metadata", _alternation(words, re.I))]
     patterns += [
         ("scaffold code", re.compile(r"\bC[1-4]\b")),
         ("prompt code", re.compile(r"\bP(?:0[1-9]|1[0-5])\b")),
         ("request id", REQUEST_ID),
         ("run id", re.compile(rf"\b(?:run|runs)[/ #-]+{run.pk}\b", re.I)),
     ]
+    if stamps:
+        patterns.append(("generation time", _alternation(stamps, bounded=False)))
     return patterns
+
+
+def _alternation(words: set[str], flags: int = 0, bounded: bool = True) -> re.Pattern[str]:
+    body = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])" if bounded else body, flags)
 
 
 def _other_usernames(personas, me: str) -> list[tuple[str, re.Pattern[str]]]:
@@ -371,6 +387,7 @@ def test_detector_sees_planted_leaks(gen):
     key = ConditionKey.objects.filter(item__study=gen.study).first()
     scaffold = gen.run.scaffolds.get(code="C3")
     item = key.item
+    transcript = gen.run.transcripts.filter(finished_at__isnull=False).first()
     planted = [
         f"<p>{key.model}</p>",
         "<p>Anthropic</p>",
@@ -384,6 +401,7 @@ def test_detector_sees_planted_leaks(gen):
         f"<p>{gen.run.endpoints.first().name}</p>",
         f"<p>{item.external_id}</p>",
         "<p>coder_b</p>",
+        json.dumps({"at": transcript.finished_at.isoformat().replace("+00:00", "Z")}),
     ]
     for body in planted:
         assert leaks(gen, "coder_a", "/x", body), body
