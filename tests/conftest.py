@@ -202,16 +202,20 @@ class LiveWorker:
         )
         from alignweb.celery import app
 
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
+        last: Exception | None = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited early; see {self.log_path}")
             try:
                 app.send_task("alignweb.health", queue="default").get(timeout=2)
                 return
-            except Exception:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001
+                last = exc
                 time.sleep(0.2)
-        raise RuntimeError(f"worker did not answer within 30 s; see {self.log_path}")
+        raise RuntimeError(
+            f"worker did not answer within 60 s (last error: {last!r}); see {self.log_path}"
+        )
 
     def kill(self) -> None:
         """SIGKILL: the crash case (tasks in flight are not acknowledged)."""
