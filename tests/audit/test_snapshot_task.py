@@ -145,7 +145,7 @@ def test_live_worker_writes_the_snapshot(live_worker, personas, settings):
     settings.AGREEMENT_SNAPSHOT_COUNTDOWN = 1
     study = _open(personas, n=3)
     submit_all(study, [personas.coder_a, personas.coder_b])
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         latest = AgreementSnapshot.objects.filter(study=study).order_by("-at").first()
         if latest is not None and latest.n_submitted == 6:

@@ -90,7 +90,7 @@ def demo_prompt_set() -> PromptSet:
     return PromptSet.objects.get(builtin=True)
 
 
-def wait_for_run(run: GenerationRun, timeout: float = 60.0) -> GenerationRun:
+def wait_for_run(run: GenerationRun, timeout: float = 180.0) -> GenerationRun:
     """Poll until the run leaves RUNNING (a worker process is doing the work)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

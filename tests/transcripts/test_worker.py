@@ -68,7 +68,7 @@ def test_grid_with_injected_failures_on_a_real_worker(
 ):
     fake_server.configure(failure_rate=0.2, failure_kinds=("429", "500"), seed=11)
     endpoints = demo_endpoints(personas.lead, fake_server, max_concurrency=3)
-    run = wait_for_run(start_run(personas.lead, endpoints), timeout=60)
+    run = wait_for_run(start_run(personas.lead, endpoints), timeout=180)
     assert run.status == GenerationRun.Status.FINISHED
     assert_complete_grid(run)
     counts = fake_server.call_counts()
@@ -103,7 +103,7 @@ def test_sigkill_mid_run_then_resume_on_a_new_worker(
     assert done_at_kill < 180, "the run finished before the kill; slow the fake server down"
     live_worker_factory(concurrency=4)
     services.run_resume(run=run, by=personas.lead)
-    run = wait_for_run(run, timeout=60)
+    run = wait_for_run(run, timeout=180)
     assert run.status == GenerationRun.Status.FINISHED
     assert_complete_grid(run)
     counts = fake_server.call_counts()
@@ -246,7 +246,7 @@ def test_secret_key_never_leaves_the_environment_and_bad_endpoints_fail_cleanly(
                 max_prompts=3,
                 policy=FAST_POLICY | {"max_attempts": 3},
             )
-            run = wait_for_run(run, timeout=60)
+            run = wait_for_run(run, timeout=180)
             # The key did reach the model server (it rejects anything else).
             assert any(
                 r.headers.get("authorization", "").endswith(secret_key) for r in server.requests()
