@@ -412,13 +412,17 @@ def test_detector_sees_planted_leaks(gen):
 # --- statistical independence ---------------------------------------------------------------
 
 
-def independence_p(labels: list[str], buckets: list[int]) -> float:
+def contingency(labels: list[str], buckets: list[int]) -> dict[str, list[int]]:
+    """Condition label -> item counts per bucket (code-rank or position quantile)."""
     table: dict[str, Counter[int]] = {}
     for label, bucket in zip(labels, buckets, strict=True):
         table.setdefault(label, Counter())[bucket] += 1
-    columns = sorted({b for b in buckets})
-    matrix = [[row[c] for c in columns] for row in table.values()]
-    return chi2_contingency(matrix).pvalue
+    columns = sorted(set(buckets))
+    return {label: [row[c] for c in columns] for label, row in sorted(table.items())}
+
+
+def independence_p(labels: list[str], buckets: list[int]) -> float:
+    return chi2_contingency(list(contingency(labels, buckets).values())).pvalue
 
 
 def quantile(rank: int, n: int, q: int) -> int:
@@ -467,6 +471,14 @@ def test_codes_and_coder_order_are_independent_of_condition(gen):
     checks = independence_checks(gen)
     threshold = FAMILY_ALPHA / len(checks)
     failing = {k: f"{p:.2g}" for k, p in checks.items() if p <= threshold}
+    if failing:  # show the data: a real dependence looks nothing like a chance fluctuation
+        cond = conditions(gen.study)
+        ordered = sorted(cond)
+        table = contingency(
+            [f"{cond[c][0]}/{cond[c][1]}" for c in ordered],
+            [quantile(i, len(ordered), 3) for i in range(len(ordered))],
+        )
+        failing["public-code terciles"] = table
     assert not failing, f"depends on the condition (threshold {threshold}): {failing}"
 
 
