@@ -175,6 +175,8 @@ class LiveWorker:
         self.log_path = ROOT / ".pytest-worker.log"
 
     def start(self) -> None:
+        # disable_sync_subtasks=False below: an eager task run earlier in this process can
+        # leave Celery believing it is inside a task, which would refuse result.get().
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [
@@ -208,7 +210,9 @@ class LiveWorker:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited early; see {self.log_path}")
             try:
-                app.send_task("alignweb.health", queue="default").get(timeout=2)
+                app.send_task("alignweb.health", queue="default").get(
+                    timeout=2, disable_sync_subtasks=False
+                )
                 return
             except Exception as exc:  # noqa: BLE001
                 last = exc

@@ -10,7 +10,7 @@ from alignweb.celery import app
 @pytest.mark.xdist_group("live_worker")  # one Redis: live workers run serially
 def test_live_worker_runs_health_task(live_worker, client):
     result = app.send_task("alignweb.health", queue="default")
-    assert result.get(timeout=10) == "ok"
+    assert result.get(timeout=10, disable_sync_subtasks=False) == "ok"
     body = client.get(reverse("healthz")).json()
     assert body["broker"]["ok"] is True
     assert body["workers"]["count"] >= 1
