@@ -10,18 +10,14 @@ import anthropic.resources.messages  # noqa: F401 - load now, not in the first c
 
 from .base import (
     Completion,
-    FinalError,
     GenerationConfig,
     Message,
-    RetryableError,
     cached_sdk_client,
     elapsed_ms,
     http_client,
-    scrub,
     split_params,
-    status_error,
 )
-from .openai_provider import INVALID_RESPONSE, error_detail
+from .openai_provider import INVALID_RESPONSE, sdk_error
 
 # The Messages API requires max_tokens; this is used when a run leaves it unset.
 DEFAULT_MAX_TOKENS = 1024
@@ -29,6 +25,7 @@ DEFAULT_MAX_TOKENS = 1024
 
 class AnthropicProvider:
     sdk_name = f"anthropic {anthropic.__version__}"
+    sdk_label = "Anthropic"
 
     def __init__(self, *, base_url: str, model: str, api_key: str | None) -> None:
         self.base_url = base_url
@@ -78,35 +75,8 @@ class AnthropicProvider:
             text = "".join(
                 getattr(block, "text", "") for block in result.content if block.type == "text"
             )
-        except anthropic.APITimeoutError:
-            raise RetryableError(
-                f"Timed out after {config.timeout:g} s", latency_ms=elapsed_ms(start)
-            )
-        except anthropic.APIConnectionError as exc:
-            raise RetryableError(
-                scrub(f"Connection error to {self.base_url}: {exc.__cause__ or exc}", self.api_key),
-                latency_ms=elapsed_ms(start),
-            )
-        except anthropic.APIResponseValidationError:
-            raise RetryableError(
-                "Invalid response (does not match the API schema)", latency_ms=elapsed_ms(start)
-            )
-        except anthropic.APIStatusError as exc:
-            raise status_error(
-                exc.status_code,
-                scrub(error_detail(exc.body, exc.message), self.api_key),
-                headers=exc.response.headers,
-                request_id=exc.request_id,
-                latency_ms=elapsed_ms(start),
-                model=self.model,
-            )
-        except INVALID_RESPONSE as exc:
-            raise RetryableError(
-                f"Invalid or truncated response ({type(exc).__name__})",
-                latency_ms=elapsed_ms(start),
-            )
-        except anthropic.AnthropicError as exc:
-            raise FinalError(scrub(f"Anthropic SDK error: {exc}", self.api_key))
+        except (anthropic.AnthropicError, *INVALID_RESPONSE) as exc:
+            raise sdk_error(exc, anthropic, self, config, start)
         usage = result.usage
         return Completion(
             text=text,

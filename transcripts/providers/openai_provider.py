@@ -15,6 +15,7 @@ from .base import (
     FinalError,
     GenerationConfig,
     Message,
+    ProviderError,
     RetryableError,
     cached_sdk_client,
     elapsed_ms,
@@ -37,8 +38,43 @@ def error_detail(body: object, fallback: str) -> str:
     return fallback
 
 
+def sdk_error(
+    exc: Exception, sdk: Any, provider: Any, config: GenerationConfig, start: float
+) -> ProviderError:
+    """Map an exception of either official SDK (same generated classes) to our error kinds:
+    timeouts, connection errors, malformed or truncated answers and 429/5xx are retryable;
+    everything else is final. Secrets are scrubbed from every message."""
+    key, latency = provider.api_key, elapsed_ms(start)
+    if isinstance(exc, sdk.APITimeoutError):
+        return RetryableError(f"Timed out after {config.timeout:g} s", latency_ms=latency)
+    if isinstance(exc, sdk.APIConnectionError):
+        return RetryableError(
+            scrub(f"Connection error to {provider.base_url}: {exc.__cause__ or exc}", key),
+            latency_ms=latency,
+        )
+    if isinstance(exc, sdk.APIResponseValidationError):
+        return RetryableError(
+            "Invalid response (does not match the API schema)", latency_ms=latency
+        )
+    if isinstance(exc, sdk.APIStatusError):
+        return status_error(
+            exc.status_code,
+            scrub(error_detail(exc.body, exc.message), key),
+            headers=exc.response.headers,
+            request_id=exc.request_id,
+            latency_ms=latency,
+            model=provider.model,
+        )
+    if isinstance(exc, INVALID_RESPONSE):
+        return RetryableError(
+            f"Invalid or truncated response ({type(exc).__name__})", latency_ms=latency
+        )
+    return FinalError(scrub(f"{provider.sdk_label} SDK error: {exc}", key))
+
+
 class OpenAIProvider:
     sdk_name = f"openai {openai.__version__}"
+    sdk_label = "OpenAI"
 
     def __init__(self, *, base_url: str, model: str, api_key: str | None) -> None:
         self.base_url = base_url
@@ -86,35 +122,8 @@ class OpenAIProvider:
             result = raw.parse()
             choice = result.choices[0]
             text = choice.message.content or ""
-        except openai.APITimeoutError:
-            raise RetryableError(
-                f"Timed out after {config.timeout:g} s", latency_ms=elapsed_ms(start)
-            )
-        except openai.APIConnectionError as exc:
-            raise RetryableError(
-                scrub(f"Connection error to {self.base_url}: {exc.__cause__ or exc}", self.api_key),
-                latency_ms=elapsed_ms(start),
-            )
-        except openai.APIResponseValidationError:
-            raise RetryableError(
-                "Invalid response (does not match the API schema)", latency_ms=elapsed_ms(start)
-            )
-        except openai.APIStatusError as exc:
-            raise status_error(
-                exc.status_code,
-                scrub(error_detail(exc.body, exc.message), self.api_key),
-                headers=exc.response.headers,
-                request_id=exc.request_id,
-                latency_ms=elapsed_ms(start),
-                model=self.model,
-            )
-        except INVALID_RESPONSE as exc:
-            raise RetryableError(
-                f"Invalid or truncated response ({type(exc).__name__})",
-                latency_ms=elapsed_ms(start),
-            )
-        except openai.OpenAIError as exc:
-            raise FinalError(scrub(f"OpenAI SDK error: {exc}", self.api_key))
+        except (openai.OpenAIError, *INVALID_RESPONSE) as exc:
+            raise sdk_error(exc, openai, self, config, start)
         usage = result.usage
         return Completion(
             text=text,
