@@ -8,41 +8,12 @@ Type II model x scaffold ANOVA per dimension. Bad input exits 1 with a one-line 
 
 from __future__ import annotations
 
-import json
-import sys
-
-from django.core.management.base import BaseCommand, CommandError
-
+from audit.management.csv_command import CsvJsonCommand
 from audit.stats.anova import EFFICACY_COLUMNS, read_efficacy_csv, scaffold_efficacy
 
 
-def one_line(message: object) -> str:
-    """Collapse whitespace so the error stays on one line of stderr."""
-    return " ".join(str(message).split())
-
-
-class Command(BaseCommand):
+class Command(CsvJsonCommand):
     help = "Scaffold efficacy statistics from a CSV of reconciled scores, as JSON."
-
-    def add_arguments(self, parser) -> None:
-        parser.add_argument(
-            "--input", required=True, help=f"CSV ({','.join(EFFICACY_COLUMNS)}); '-' for stdin."
-        )
-        parser.add_argument("--format", choices=["json"], default="json", help="Output format.")
-
-    def handle(self, *args, **options) -> None:
-        path = options["input"]
-        try:
-            if path == "-":
-                rows = read_efficacy_csv(sys.stdin)
-            else:
-                with open(path, encoding="utf-8-sig", newline="") as stream:
-                    rows = read_efficacy_csv(stream)
-            result = scaffold_efficacy(rows)
-        except UnicodeDecodeError:
-            raise CommandError(f"{path}: not UTF-8 text")
-        except OSError as exc:
-            raise CommandError(f"cannot read {path}: {one_line(exc.strerror or exc)}")
-        except ValueError as exc:
-            raise CommandError(f"{path}: {one_line(exc)}")
-        self.stdout.write(json.dumps(result, indent=2, allow_nan=False))
+    columns = EFFICACY_COLUMNS
+    read = staticmethod(read_efficacy_csv)
+    analyse = staticmethod(scaffold_efficacy)
