@@ -268,6 +268,12 @@ def live_worker_factory(transactional_db, settings):
     )
     app.conf.task_always_eager = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    # An eager task run earlier in this process can leave its request on Celery's task
+    # stack; Celery would then treat this test as running inside a task.
+    from celery._state import _task_stack
+
+    while _task_stack.top is not None:
+        _task_stack.pop()
     app.control.purge()
     workers: list[LiveWorker] = []
 
