@@ -22,8 +22,11 @@ run: $(STAMP)
 	@echo "AlignWeb on http://127.0.0.1:$(PORT)  (Celery eager, SQLite, offline model server)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# Tests that drive real services (live Celery workers, 50-thread PostgreSQL) run first in a
+# process of their own, so eager tasks run by other tests cannot leave Celery state behind.
 test: $(STAMP)
-	$(BIN)/pytest -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider -m services $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider -m "not services" -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
