@@ -5,6 +5,11 @@ ratings. Every number comes from ``audit.stats.agreement``; this module only gro
 ratings (per dimension, per coder pair, per condition), builds confusion matrices and
 ranks the items with most disagreement. Also flattens results to CSV rows.
 
+Per coder pair: only pairs that rated at least one item in common are reported (found
+from each item's raters, so the cost follows the submissions, not coders squared). Pairs
+sharing fewer than ``PAIR_CI_MIN_ITEMS`` items have their point estimates but no
+bootstrap interval (``ci`` values null); from that many on they get the full ``n_boot``.
+
 Results shape (``VERSION`` 1)::
 
     {"version": 1, "n_boot": int, "seed": int, "level": 0.95,
@@ -12,6 +17,7 @@ Results shape (``VERSION`` 1)::
      "dimensions": [{"code", "name", "categories", <agreement_report keys>,
                      "confusion": {"rows": label, "cols": label, "matrix": [[int]]} | None}],
      "series": {code: {coefficient: value}},          # headline numbers, for the history
+     "pair_ci_min_items": int,                        # absent in snapshots made before it
      "pairs": [{"a", "b", "n_items", "dimensions": {code: {"values": {...}, "ci": {...}}}}],
      "conditions": None | [{"condition", "n_items", "dimensions": {code: {...}}}],
      "disagreements": [{"item", "n_dimensions", "spread", "dimensions": [code]}]}
@@ -55,6 +61,10 @@ LABELS = {
     "krippendorff_alpha_interval": "Krippendorff's α (interval)",
 }
 MAX_DISAGREEMENTS = 25
+# A coder pair gets bootstrap intervals only from this many shared items on: resampling
+# fewer says little, and skipping it keeps a many-coder study's snapshot cheap (most of
+# its pairs share one or two items). Point estimates are reported for every pair.
+PAIR_CI_MIN_ITEMS = 10
 
 Rating = tuple[str, str, str, int]  # item, coder, dimension, value
 Dimension = tuple[str, str, Sequence[int]]  # code, name, categories
@@ -65,7 +75,7 @@ def _subset(report: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
         "values": {name: report[name] for name in names},
         "ci": {name: report["ci"][name] for name in names},
         "n_items": report["n_items"],
-        "warnings": report["warnings"],
+        "warnings": list(report["warnings"]),
     }
 
 
@@ -162,7 +172,8 @@ def build_results(
         "n_ratings": len(ratings),
         "dimensions": out_dims,
         "series": series,
-        "pairs": _by_pair(dimensions, per_dim, coders, n_boot, seed),
+        "pair_ci_min_items": PAIR_CI_MIN_ITEMS,
+        "pairs": _by_pair(dimensions, per_dim, n_boot, seed),
         "conditions": (
             None
             if conditions is None
@@ -172,22 +183,73 @@ def build_results(
     }
 
 
-def _by_pair(dimensions, per_dim, coders, n_boot, seed) -> list[dict[str, Any]]:
+def _pair_ratings(
+    per_dim: Mapping[str, Sequence[tuple[str, str, int]]],
+) -> dict[tuple[str, str], dict[str, list[tuple[str, str, int]]]]:
+    """Coder pairs that rated an item in common, each with both coders' ratings of their
+    shared items per dimension, in input order (as a filter of ``per_dim`` would give).
+
+    Built from each item's own raters, so the work is the sum over items of k(k-1)/2 for k
+    raters, never the number of coders squared.
+    """
+    picked: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for code, triples in per_dim.items():
+        raters: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for index, (item, coder, _value) in enumerate(triples):
+            raters[item].append((index, coder))
+        for entries in raters.values():
+            for (i, a), (j, b) in combinations(entries, 2):
+                if a != b:
+                    picked[(a, b) if a < b else (b, a)][code] += (i, j)
+    return {
+        pair: {code: [per_dim[code][i] for i in sorted(idx)] for code, idx in dims.items()}
+        for pair, dims in sorted(picked.items())
+    }
+
+
+def _canonical(triples: Sequence[tuple[str, str, int]]) -> tuple[tuple[int, int, int], ...]:
+    """The ratings with items and coders renamed by order of first appearance: all that
+    ``agreement`` depends on besides the categories, n_boot and seed."""
+    items: dict[str, int] = {}
+    coders: dict[str, int] = {}
+    return tuple(
+        (items.setdefault(item, len(items)), coders.setdefault(coder, len(coders)), value)
+        for item, coder, value in triples
+    )
+
+
+def _by_pair(
+    dimensions: Sequence[Dimension],
+    per_dim: Mapping[str, Sequence[tuple[str, str, int]]],
+    n_boot: int,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """Agreement of every coder pair that shares at least one item (pairs sorted by name).
+
+    Pairs sharing fewer than ``PAIR_CI_MIN_ITEMS`` items get no bootstrap interval. Most
+    pairs of a many-coder study share one or two items, and a 2-coder table of so few
+    items has only a handful of possible shapes: reports are memoised on the ratings'
+    shape, so the cost follows the submissions, not the number of coder pairs.
+    """
+    memo: dict[tuple, dict[str, Any]] = {}
+
+    def report(triples: Sequence[tuple[str, str, int]], categories, boot: int) -> dict:
+        key = (_canonical(triples), tuple(categories), boot)
+        if key not in memo:
+            memo[key] = agreement(triples, categories, n_boot=boot, seed=seed).to_dict()
+        return memo[key]
+
     pairs = []
-    for a, b in combinations(coders, 2):
+    for (a, b), dims in _pair_ratings(per_dim).items():
+        shared = {item for triples in dims.values() for item, _, _ in triples}
+        boot = n_boot if len(shared) >= PAIR_CI_MIN_ITEMS else 0
         entry: dict[str, Any] = {"a": a, "b": b, "dimensions": {}}
-        shared: set[str] = set()
         for code, _name, categories in dimensions:
-            triples = [t for t in per_dim.get(code, []) if t[1] in (a, b)]
-            items_a = {t[0] for t in triples if t[1] == a}
-            both = items_a & {t[0] for t in triples if t[1] == b}
-            shared |= both
-            triples = [t for t in triples if t[0] in both]
-            report = agreement(triples, categories, n_boot=n_boot, seed=seed).to_dict()
-            entry["dimensions"][code] = _subset(report, MAIN_COEFFICIENTS)
+            entry["dimensions"][code] = _subset(
+                report(dims.get(code, []), categories, boot), MAIN_COEFFICIENTS
+            )
         entry["n_items"] = len(shared)
-        if shared:
-            pairs.append(entry)
+        pairs.append(entry)
     return pairs
 
 
