@@ -54,10 +54,22 @@ def access_study(user: UserLike, study_id: int | str, roles: Iterable[str] = ANY
     return study
 
 
-def access_assignment(user: UserLike, public_code: str) -> Assignment:
-    """The user's own assignment for an item, or 404: outsiders learn nothing."""
+def access_assignment(
+    user: UserLike, public_code: str, study_id: int | str | None = None
+) -> Assignment:
+    """The user's own assignment for an item (of study ``study_id`` if given), or 404.
+
+    One query: the coder's membership, the item and the study are checked in the same join,
+    and the study and its rubric come along (select_related) for the caller.
+    """
     if not user.is_authenticated or not _valid_code(public_code):
         raise Http404("No such item.")
+    filters = {}
+    if study_id is not None:
+        try:
+            filters["item__study_id"] = int(study_id)
+        except (TypeError, ValueError):
+            raise Http404("No such item.")
     assignment = (
         Assignment.objects.select_related("item", "item__study", "item__study__rubric")
         .filter(
@@ -65,6 +77,7 @@ def access_assignment(user: UserLike, public_code: str) -> Assignment:
             coder=user,
             item__study__memberships__user=user,
             item__study__memberships__role=Role.CODER,
+            **filters,
         )
         .first()
     )

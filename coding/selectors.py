@@ -48,6 +48,8 @@ def next_assignment(*, study: Study, coder) -> Assignment | None:
 
 def assignment_scores(*, assignment: Assignment) -> dict[str, Score]:
     """The coder's own scores (draft or submitted) keyed by dimension code."""
+    if assignment.version == 0:
+        return {}  # every score write bumps the version (scoring._claim): nothing saved yet
     scores = Score.objects.filter(assignment=assignment).select_related("dimension")
     return {s.dimension.code: s for s in scores}
 

@@ -8,15 +8,15 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from alignweb.permissions import access_assignment, access_study
 from coding.models import Membership
 
 from . import selectors
+from .page_fragments import item_html, rubric_form_html
 from .services import Conflict, ServiceError, score_autosave, score_submit
 
 CODER = [Membership.Role.CODER]
@@ -47,11 +47,7 @@ def queue(request: HttpRequest, study_id: int) -> HttpResponse:
 @login_required
 def next_item(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=CODER)
-    assignment = selectors.next_assignment(study=study, coder=request.user)
-    if assignment is None:
-        messages.success(request, "All your items are coded. Thank you!")
-        return redirect("coding:queue", study.pk)
-    return redirect("coding:code-item", study.pk, assignment.item.public_code)
+    return _to_next(request, study)
 
 
 def _values_from(post) -> dict[str, dict]:
@@ -71,30 +67,32 @@ def _version(post) -> int:
         return -1
 
 
-def _page_context(request: HttpRequest, assignment, error: str = "") -> dict:
+def _page_context(request: HttpRequest, assignment, error: str = "", posted=None) -> dict:
     study = assignment.item.study
     done, total = selectors.coder_progress(study=study, coder=request.user)
-    dimensions = study.rubric.dimensions.prefetch_related("levels")
+    locked = assignment.status == assignment.Status.SUBMITTED
     return {
         "study": study,
         "assignment": assignment,
         "item": assignment.item,
-        "dimensions": dimensions,
-        "scores": selectors.assignment_scores(assignment=assignment),
+        "transcript_html": item_html(assignment.item),
+        "rubric_html": rubric_form_html(
+            study.rubric,
+            scores=selectors.assignment_scores(assignment=assignment),
+            posted=posted or {},
+            locked=locked,
+        ),
         "done": done,
         "total": total,
         "error": error,
-        "locked": assignment.status == assignment.Status.SUBMITTED,
+        "locked": locked,
     }
 
 
 def _own_assignment(request: HttpRequest, study_id: int, code: str):
-    """The coder's assignment for ``code`` inside this study, or 404."""
-    study = access_study(request.user, study_id, roles=CODER)
-    assignment = access_assignment(request.user, code)
-    if assignment.item.study_id != study.pk:
-        raise Http404("No such item.")
-    return study, assignment
+    """The coder's assignment for ``code`` inside this study, or 404 (one query)."""
+    assignment = access_assignment(request.user, code, study_id=study_id)
+    return assignment.item.study, assignment
 
 
 @login_required
@@ -148,19 +146,28 @@ def submit_item(request: HttpRequest, study_id: int, code: str) -> HttpResponse:
         ctx = _page_context(request, assignment, error=str(exc))
         return render(request, "coding/code_item.html", ctx, status=409)
     except ServiceError as exc:
-        ctx = _page_context(request, assignment, error=str(exc))
-        ctx["posted"] = _values_from(request.POST)
+        ctx = _page_context(request, assignment, error=str(exc), posted=_values_from(request.POST))
         return render(request, "coding/code_item.html", ctx, status=400)
     except DatabaseError:
         # Nothing was committed (one transaction). Show the page again with what the coder
         # sent, so a retry is one keypress; fall back to plain text if the DB is still gone.
         log.warning("submit failed: database error", exc_info=True)
         try:
-            ctx = _page_context(request, assignment, error=NOT_SAVED)
-            ctx["posted"] = _values_from(request.POST)
+            ctx = _page_context(
+                request, assignment, error=NOT_SAVED, posted=_values_from(request.POST)
+            )
             response = render(request, "coding/code_item.html", ctx, status=503)
         except DatabaseError:
             response = HttpResponse(NOT_SAVED, status=503, content_type="text/plain")
         return _retry_later(response)
     messages.success(request, f"Item {code} submitted.")
-    return redirect(reverse("coding:next-item", args=[study.pk]))
+    return _to_next(request, study)
+
+
+def _to_next(request: HttpRequest, study) -> HttpResponse:
+    """Straight to the coder's next open item (saves the /next/ round trip), or the queue."""
+    assignment = selectors.next_assignment(study=study, coder=request.user)
+    if assignment is None:
+        messages.success(request, "All your items are coded. Thank you!")
+        return redirect("coding:queue", study.pk)
+    return redirect("coding:code-item", study.pk, assignment.item.public_code)

@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--items", type=int, default=200, help="coded items to measure")
     ap.add_argument("--coders", type=int, default=20)
-    ap.add_argument("--profile", default="", help="cProfile one request kind (e.g. next)")
+    ap.add_argument("--profile", default="", help="cProfile one request kind (e.g. submit)")
+    ap.add_argument("--queries", default="", help="print the SQL of one request of this kind")
     args = ap.parse_args(argv)
     admin_url = os.environ.get("DATABASE_URL", "")
     if not admin_url.startswith(("postgres://", "postgresql://")):
@@ -94,6 +95,7 @@ def measure(args: argparse.Namespace) -> int:
     )
     users = list(get_user_model().objects.filter(username__startswith="costcoder"))
     rows: dict[str, list[tuple[float, float, float, int]]] = {}
+    last_sql: dict[str, list[str]] = {}
     profiler = cProfile.Profile()
 
     def timed(name: str, call):
@@ -107,6 +109,7 @@ def measure(args: argparse.Namespace) -> int:
             response = call()
             profiler.disable()
         py1, pg1, w1 = time.process_time(), backend.cpu_times(), time.perf_counter()
+        last_sql[name] = [q["sql"] for q in queries.captured_queries]
         rows.setdefault(name, []).append(
             (
                 (py1 - py0) * 1000,
@@ -126,12 +129,17 @@ def measure(args: argparse.Namespace) -> int:
         client.force_login(user)
         clients.append((user, client))
     warmup = len(users)  # first requests import modules and fill caches: not measured
+    # Each coder's loop, as in the load test: /next/ once, then item page -> autosave ->
+    # submit, whose redirect is the next item's page.
+    locations: dict[int, str] = {}
     done = 0
     while done < args.items + warmup:
         if done == warmup:
             rows.clear()
         user, client = clients[done % len(clients)]
-        loc = timed("next", lambda c=client: c.get(f"/studies/{sid}/next/"))["Location"]
+        loc = locations.get(user.pk)
+        if loc is None:
+            loc = timed("next", lambda c=client: c.get(f"/studies/{sid}/next/"))["Location"]
         page = timed("item", lambda c=client, u=loc: c.get(u)).content.decode()
         code = loc.rstrip("/").rsplit("/", 1)[-1]
         values = values_for(user.username, code)
@@ -143,6 +151,7 @@ def measure(args: argparse.Namespace) -> int:
         form["version"] = VERSION_RE.search(saved.content.decode())[1]
         response = timed("submit", lambda c=client, u=loc, f=form: c.post(u + "submit/", f))
         assert response.status_code == 302, response.status_code
+        locations[user.pk] = response["Location"]
         done += 1
     from audit.services import snapshot_refresh  # the worker's share, measured once
     from coding.models import Study
@@ -156,6 +165,8 @@ def measure(args: argparse.Namespace) -> int:
     table = []
     total_py = total_pg = 0.0
     for name, values in rows.items():
+        if name == "next":
+            continue  # once per coder (the first item), not per coded item
         # Means: PostgreSQL's CPU clock ticks at 10 ms, a median would round it away.
         py = statistics.fmean(v[0] for v in values)
         pg = statistics.fmean(v[1] for v in values)
@@ -178,9 +189,14 @@ def measure(args: argparse.Namespace) -> int:
         f"one agreement snapshot (Celery worker) at {n} submitted assignments: "
         f"{snap_cpu * 1000:.0f} ms CPU, {snap_wall * 1000:.0f} ms wall"
     )
+    if args.queries:
+        print(f"SQL of the last {args.queries!r} request:")
+        for sql in last_sql.get(args.queries, []):
+            print("  ", sql[:300])
     if args.profile:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+        order = os.environ.get("COST_SORT", "cumulative")  # or tottime
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(45)
         print(out.getvalue())
     cores = os.cpu_count() or 1
     per_item = (total_py + total_pg) / 1000

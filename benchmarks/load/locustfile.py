@@ -9,8 +9,10 @@ Started by ``run_load.py``, which passes everything through environment variable
   check afterwards that no score was lost or altered;
 - ``logins-<pid>.txt``: one line per coder that finished logging in.
 
-A coder's loop per item is what a browser does: follow ``/next/`` to the item page,
-autosave a partial draft, submit all eight scores with rationales (302 to ``/next/``).
+A coder's loop per item is what a browser does: fetch the item page, autosave a partial
+draft, submit all eight scores with rationales; the submit answers with a redirect to
+the coder's next item (or to the queue when none is left), which is the next fetch.
+``/next/`` is asked once, for the first item.
 Coders stop starting new items once ``LOAD_DIR/stop`` exists, so the controller can
 drain in-flight requests before it stops locust: every confirmed submit gets logged.
 """
@@ -193,11 +195,21 @@ class CoderUser(_LoginMixin, FastHttpUser):
             return
         self.username = f"{CODER_PREFIX}{self.index:03d}"
         self.ready = False
+        self.next_url = ""
         if self._login():
             LOGS.login(self.username)
             _claim_index("logged-in")
         else:
             self.done = True
+
+    def _follow(self, location: str) -> bool:
+        """Accept a redirect to an item page, or to the queue (every item coded)."""
+        if f"/studies/{STUDY_ID}/items/" in location:
+            return True
+        if location.rstrip("/").endswith(f"/studies/{STUDY_ID}/queue"):
+            self.done = True  # queue exhausted: not an error
+            return True
+        return False
 
     def _wait_for_everyone(self) -> None:
         _wait_for_logins()
@@ -212,19 +224,20 @@ class CoderUser(_LoginMixin, FastHttpUser):
         if not self.ready:
             self._wait_for_everyone()
         prefix = f"/studies/{STUDY_ID}/"
-        with self.client.get(
-            f"{prefix}next/", name="next", allow_redirects=False, catch_response=True
-        ) as resp:
-            location = resp.headers.get("Location", "") if resp.status_code == 302 else ""
-            if "/items/" not in location:
-                if location.rstrip("/").endswith("queue"):
-                    self.done = True  # queue exhausted: not an error
+        if not self.next_url:
+            with self.client.get(
+                f"{prefix}next/", name="next", allow_redirects=False, catch_response=True
+            ) as resp:
+                self.next_url = resp.headers.get("Location", "") if resp.status_code == 302 else ""
+                if not self._follow(self.next_url):
+                    resp.failure(f"next: {resp.status_code} {self.next_url!r}")
+                elif self.done:
                     resp.success()
-                else:
-                    resp.failure(f"next: {resp.status_code} {location!r}")
-                return
-        code = location.rstrip("/").rsplit("/", 1)[-1]
-        item_url = f"{prefix}items/{code}/"
+                if self.done or not self.next_url:
+                    return
+        item_url = self.next_url
+        code = item_url.rstrip("/").rsplit("/", 1)[-1]
+        self.next_url = ""
         with self.client.get(item_url, name="item", catch_response=True) as resp:
             csrf = CSRF_RE.search(resp.text or "")
             version = VERSION_RE.search(resp.text or "")
@@ -250,9 +263,11 @@ class CoderUser(_LoginMixin, FastHttpUser):
             allow_redirects=False,
             catch_response=True,
         ) as resp:
-            if resp.status_code != 302 or "/next/" not in resp.headers.get("Location", ""):
-                resp.failure(f"submit {resp.status_code}")
+            location = resp.headers.get("Location", "")
+            if resp.status_code != 302 or not self._follow(location):
+                resp.failure(f"submit {resp.status_code} {location!r}")
                 return
+            self.next_url = "" if self.done else location
         LOGS.submit({"t": time.time(), "item": code, "coder": self.username, "values": values})
 
 

@@ -83,7 +83,10 @@ def _agreed_cells(study: Study, item: Item | None = None) -> list[tuple[int, int
 
 
 def _auto_agree(study: Study, item: Item | None) -> int:
-    cells = _agreed_cells(study, item)
+    return _record_agreed(study, item, _agreed_cells(study, item))
+
+
+def _record_agreed(study: Study, item: Item | None, cells: list[tuple[int, int, int]]) -> int:
     if not cells:
         return 0
     existing_q = Reconciliation.objects.filter(item__study=study)
@@ -116,9 +119,32 @@ def reconciliation_auto_agree(*, study: Study) -> int:
 
 
 def reconciliation_auto_agree_item(*, item: Item) -> int:
-    """Auto-agree for one item (called by ``score_submit`` when a submission completes it)."""
+    """Auto-agree for one item, in a transaction of its own."""
     with transaction.atomic():
         return _auto_agree(item.study, item)
+
+
+def auto_agree_completed_item(item: Item, n_submitted: int) -> int:
+    """Auto-agree for an item whose ``n_submitted`` assignments are all submitted.
+
+    Runs inside the caller's transaction (``score_submit``, which holds the item's row
+    lock and has just counted the assignments): one read of the item's scores.
+    """
+    if n_submitted < 2:
+        return 0
+    values: dict[int, list[int]] = {}
+    for dim_id, value in Score.objects.filter(
+        assignment__item_id=item.pk,
+        assignment__status=Assignment.Status.SUBMITTED,
+        value__isnull=False,
+    ).values_list("dimension_id", "value"):
+        values.setdefault(dim_id, []).append(value)
+    cells = [
+        (item.pk, dim_id, vals[0])
+        for dim_id, vals in values.items()
+        if len(vals) == n_submitted and len(set(vals)) == 1
+    ]
+    return _record_agreed(item.study, item, cells)
 
 
 def _validate_decision(item: Item, dimension: Dimension, value: int, method: str, note: str):

@@ -10,19 +10,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from coding.models import Assignment, Dimension, Score, Study
+from coding.models import Assignment, Dimension, Item, Score, Study
+from coding.rubric_cache import rubric_dimensions
 
 from .errors import Conflict, ServiceError
 from .events import event_record
-from .reconciliation import reconciliation_auto_agree_item
+from .reconciliation import auto_agree_completed_item
 
 MAX_RATIONALE = 5000
 Values = dict[str, dict[str, Any]]  # {"D1": {"value": 2, "rationale": "..."}}
 
 
 def _dimensions(assignment: Assignment) -> dict[str, Dimension]:
-    rubric = assignment.item.study.rubric
-    return {d.code: d for d in rubric.dimensions.prefetch_related("levels")}
+    return {d.code: d for d in rubric_dimensions(assignment.item.study.rubric)}
 
 
 def _clean(assignment: Assignment, values: Values, *, complete: bool) -> dict[str, tuple]:
@@ -55,27 +55,23 @@ def _clean(assignment: Assignment, values: Values, *, complete: bool) -> dict[st
 
 
 def _write_scores(assignment: Assignment, cleaned: dict[str, tuple]) -> None:
+    """Insert or overwrite the given dimensions' scores in one statement (an upsert)."""
     version = assignment.item.study.rubric.version
-    existing = {s.dimension_id: s for s in Score.objects.filter(assignment=assignment)}
-    to_create, to_update = [], []
-    for dim, value, rationale in cleaned.values():
-        score = existing.get(dim.pk)
-        if score is None:
-            to_create.append(
-                Score(
-                    assignment=assignment,
-                    dimension=dim,
-                    value=value,
-                    rationale=rationale,
-                    rubric_version=version,
-                )
+    Score.objects.bulk_create(
+        [
+            Score(
+                assignment=assignment,
+                dimension=dim,
+                value=value,
+                rationale=rationale,
+                rubric_version=version,
             )
-        elif (score.value, score.rationale) != (value, rationale):
-            score.value, score.rationale, score.rubric_version = value, rationale, version
-            score.updated_at = timezone.now()
-            to_update.append(score)
-    Score.objects.bulk_create(to_create)
-    Score.objects.bulk_update(to_update, ["value", "rationale", "rubric_version", "updated_at"])
+            for dim, value, rationale in cleaned.values()
+        ],
+        update_conflicts=True,
+        unique_fields=["assignment", "dimension"],
+        update_fields=["value", "rationale", "rubric_version", "updated_at"],
+    )
 
 
 def scores_sha256(cleaned: dict[str, tuple]) -> str:
@@ -105,53 +101,83 @@ def score_autosave(
     with transaction.atomic():
         _claim(assignment, expected_version)
         _write_scores(assignment, cleaned)
-    assignment.refresh_from_db()
+    assignment.version = expected_version + 1  # what _claim wrote
     return assignment
+
+
+def _replayed(assignment: Assignment, digest: str) -> bool:
+    """True for a replay of the submission already stored; Conflict for any other change."""
+    if assignment.status != Assignment.Status.SUBMITTED:
+        return False
+    if assignment.scores_sha256 == digest:
+        return True  # double-click or replay of the same submission
+    raise Conflict("This item was already submitted; submitted scores cannot change.")
 
 
 def score_submit(
     *, assignment: Assignment, values: Values, expected_version: int, by
 ) -> Assignment:
-    """Lock a coder's first-pass scores for one item. Replaying the same submit is a no-op."""
+    """Lock a coder's first-pass scores for one item. Replaying the same submit is a no-op.
+
+    ``assignment`` must be freshly read (the caller's request just fetched it); the
+    compare-and-set in ``_claim`` guards against anything that changed since.
+    """
     if assignment.item.study.status != Study.Status.OPEN:
         raise ServiceError("This study is not open for coding.")
     cleaned = _clean(assignment, values, complete=True)
     digest = scores_sha256(cleaned)
-    current = Assignment.objects.get(pk=assignment.pk)
-    if current.status == Assignment.Status.SUBMITTED:
-        if current.scores_sha256 == digest:
-            return current  # double-click or replay of the same submission
-        raise Conflict("This item was already submitted; submitted scores cannot change.")
+    if _replayed(assignment, digest):
+        return assignment
+    item = assignment.item
+    submitted_at = timezone.now()
     try:
         with transaction.atomic():
             _claim(
                 assignment,
                 expected_version,
                 status=Assignment.Status.SUBMITTED,
-                submitted_at=timezone.now(),
-                content_sha256=assignment.item.content_sha256,
+                submitted_at=submitted_at,
+                content_sha256=item.content_sha256,
                 scores_sha256=digest,
             )
             _write_scores(assignment, cleaned)
-            reconciliation_auto_agree_item(item=assignment.item)
-            study = assignment.item.study
+            _auto_agree_if_complete(item)
             event_record(
                 verb="submit",
                 actor=by,
-                study=study,
-                target=assignment.item.public_code,
-                payload={"scores_sha256": digest, "content_sha256": assignment.item.content_sha256},
+                study=item.study,
+                target=item.public_code,
+                payload={"scores_sha256": digest, "content_sha256": item.content_sha256},
             )
-            transaction.on_commit(lambda: _after_submit(study.pk))
+            study_id = item.study_id
+            transaction.on_commit(lambda: _after_submit(study_id))
     except Conflict:
         current = Assignment.objects.get(pk=assignment.pk)
-        if current.status == Assignment.Status.SUBMITTED and current.scores_sha256 == digest:
+        if _replayed(current, digest):
             return current
         raise
     except IntegrityError:
         raise Conflict("This item was changed elsewhere; reload it.")
-    assignment.refresh_from_db()
+    assignment.version = expected_version + 1
+    assignment.status = Assignment.Status.SUBMITTED
+    assignment.submitted_at = submitted_at
+    assignment.content_sha256 = item.content_sha256
+    assignment.scores_sha256 = digest
     return assignment
+
+
+def _auto_agree_if_complete(item: Item) -> None:
+    """Record "agreed" decisions once the item's last open assignment is submitted.
+
+    The item row is locked first, so of two coders submitting an item's last two
+    assignments at the same moment the second waits for the first to commit and then
+    sees both submissions (without the lock each would see the other still open and
+    neither would auto-agree).
+    """
+    list(Item.objects.select_for_update().filter(pk=item.pk).values_list("pk"))
+    statuses = list(Assignment.objects.filter(item_id=item.pk).values_list("status", flat=True))
+    if Assignment.Status.OPEN not in statuses:
+        auto_agree_completed_item(item, len(statuses))
 
 
 def _after_submit(study_id: int) -> None:

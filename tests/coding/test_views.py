@@ -105,9 +105,16 @@ def test_coder_flow_autosave_submit_next(open_study, client):
     assert "asks first" in page
     submit = reverse("coding:submit-item", args=[p.study.pk, code])
     r = client.post(submit, _form(full_values(p.study), 1))
-    assert r.status_code == 302 and r["Location"].endswith(f"/studies/{p.study.pk}/next/")
-    nxt = client.get(r["Location"])
-    assert nxt.status_code == 302 and code not in nxt["Location"]
+    # Submit goes straight to the coder's next open item, the same one /next/ picks.
+    following = (
+        Assignment.objects.filter(item__study=p.study, coder=p.coder_a, status="open")
+        .order_by("position")
+        .first()
+    )
+    item_url = reverse("coding:code-item", args=[p.study.pk, following.item.public_code])
+    assert r.status_code == 302 and r["Location"] == item_url and code not in item_url
+    assert client.get(reverse("coding:next-item", args=[p.study.pk]))["Location"] == item_url
+    assert b"submitted." in client.get(item_url).content
     queue = client.get(reverse("coding:queue", args=[p.study.pk]))
     assert b"1 of 12 coded" in queue.content
 
