@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
-from coding.models import Assignment, Membership, Score
+from coding.models import Assignment, Event, Membership, Reconciliation, Score
 from coding.selectors import next_assignment
 from coding.services import Conflict, items_import, score_submit, study_open
 from tests.coding.conftest import make_records
@@ -73,3 +73,39 @@ def test_fifty_threads_lose_and_duplicate_nothing(transactional_db, require_post
         }
         assert stored == values  # the accepted submission is exactly what is stored
     assert Score.objects.filter(assignment__item__study=p.study).count() == 200 * len(dims)
+
+
+@pytest.mark.services
+def test_simultaneous_last_submits_still_auto_agree(transactional_db, require_postgres):
+    """Both coders of an item submit at the same instant: the item row lock makes the
+    second see the first, so the agreed dimensions are recorded exactly once."""
+    p = make_personas()
+    items_import(study=p.study, records=make_records(15), by=p.lead)
+    study_open(study=p.study, by=p.lead)
+    dims = list(p.study.rubric.dimensions.values_list("code", flat=True))
+    values = {d: {"value": 1, "rationale": "same"} for d in dims}
+    errors: list[str] = []
+
+    def submit(assignment: Assignment, barrier: threading.Barrier) -> None:
+        try:
+            barrier.wait()
+            score_submit(
+                assignment=assignment, values=values, expected_version=0, by=assignment.coder
+            )
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    for item in p.study.items.all():
+        pair = list(Assignment.objects.filter(item=item).select_related("item__study__rubric"))
+        barrier = threading.Barrier(len(pair))
+        threads = [threading.Thread(target=submit, args=(a, barrier)) for a in pair]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    assert not errors, errors[:3]
+    agreed = Reconciliation.objects.filter(item__study=p.study, method="agreed")
+    assert agreed.count() == 15 * len(dims)
+    assert Event.objects.filter(study=p.study, verb="reconcile_auto").count() == 15
