@@ -84,6 +84,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side parameter binding lets psycopg prepare the hot statements once per
+    # connection (after a few executions), so PostgreSQL skips parsing and planning.
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", default=True)
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the dev server and an eager worker share the file.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
