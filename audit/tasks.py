@@ -1,22 +1,39 @@
 """Celery tasks of the audit app: agreement snapshots after submissions, debounced.
 
-``snapshot_request(study_id)`` is called after every submission commits. It queues at
-most one ``agreement_snapshot`` per study: a ``SnapshotRequest`` row (unique per study)
-is the flag, inserted with get_or_create and enqueued on commit with a short countdown
-so a burst of submissions costs one computation. The task deletes the flag as its first
-step, so a submission made while it computes queues exactly one follow-up run. A flag
-older than ``STALE_AFTER`` (its task was lost, e.g. a broker outage) is taken over by a
-compare-and-set update. The dashboard also recomputes synchronously when the latest
-snapshot is stale, so a lost task never shows old numbers.
+``snapshot_request(study_id)`` is called after every submission commits (and by the
+agreement pages when they find the latest snapshot behind). It queues at most one
+``agreement_snapshot`` per study:
+
+- Fast path: ``cache.add("snapshot-req:<study>")`` with a timeout of the countdown. While
+  the key exists a snapshot is already queued and the call returns without touching the
+  database. The key expires before the queued task can start (its countdown runs from a
+  later moment), and the task deletes it as it starts, so no submission is left behind.
+  If the cache is down the call falls through to the database path.
+- Database path: a ``SnapshotRequest`` row (unique per study) is the flag, inserted with
+  get_or_create and enqueued on commit with a short countdown so a burst of submissions
+  costs one computation. The task deletes the flag as its first step, so a submission
+  made while it computes queues exactly one follow-up run. A flag older than
+  ``STALE_AFTER`` (its task was lost) is taken over by a compare-and-set update.
+- Publishing fails fast: one connection attempt and no publish retries (kombu would
+  otherwise sleep ~0.6 s per submission while the broker is down). A failed publish
+  releases the flag and the cache key, and opens a per-process circuit breaker: for
+  ``BREAKER_SECONDS`` later requests skip publishing (and the database) entirely. The
+  next submission or dashboard visit after that queues the snapshot again.
+
+The agreement pages never wait for this task while the study is open: they show the
+latest snapshot with the number of submissions since and request a refresh (see
+``audit.services.snapshot_current``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -27,18 +44,50 @@ from .models import SnapshotRequest
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)
+BREAKER_SECONDS = 30.0
+# Broker URL -> time.monotonic() until which publishing is skipped. Per process: while
+# Redis is down the shared cache is down too, so it could not hold this state.
+_broker_down_until: dict[str, float] = {}
 
 
 def _countdown() -> int:
     return int(getattr(settings, "AGREEMENT_SNAPSHOT_COUNTDOWN", 5))
 
 
+def _cache_key(study_id: int) -> str:
+    return f"snapshot-req:{study_id}"
+
+
+def _eager() -> bool:
+    return bool(agreement_snapshot.app.conf.task_always_eager)
+
+
+def _broker_key() -> str:
+    conf = agreement_snapshot.app.conf
+    return str(conf.broker_write_url or conf.broker_url or "")
+
+
+def publishing_paused() -> bool:
+    """Whether a recent broker failure makes snapshot requests skip publishing for now."""
+    if _eager():
+        return False
+    return _broker_down_until.get(_broker_key(), 0.0) > time.monotonic()
+
+
 def snapshot_request(study_id: int) -> bool:
     """Queue one agreement snapshot for the study unless one is already queued.
 
-    Returns True when this call queued it. The enqueue happens on commit of the
-    surrounding transaction (immediately in autocommit).
+    Returns True when this call queued it; False when one is already queued or while
+    publishing is paused after a broker failure. The enqueue happens on commit of the
+    surrounding transaction (immediately in autocommit); a failed enqueue raises there.
     """
+    if publishing_paused():
+        return False
+    try:
+        if not cache.add(_cache_key(study_id), 1, timeout=max(1, _countdown())):
+            return False
+    except Exception:  # noqa: BLE001 - the cache is an optimisation; the flag decides
+        log.debug("snapshot request cache unavailable", exc_info=True)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -57,12 +106,31 @@ def snapshot_request(study_id: int) -> bool:
     return True
 
 
-def _enqueue(study_id: int) -> None:
+def _release(study_id: int) -> None:
+    """Drop the debounce flag and cache key so a later request can queue again."""
+    SnapshotRequest.objects.filter(study_id=study_id).delete()
     try:
-        agreement_snapshot.apply_async(args=[study_id], countdown=_countdown())
+        cache.delete(_cache_key(study_id))
+    except Exception:  # noqa: BLE001 - an unreachable cache holds no key to release
+        log.debug("snapshot request cache unavailable", exc_info=True)
+
+
+def _enqueue(study_id: int) -> None:
+    options = {"args": [study_id], "countdown": _countdown()}
+    try:
+        if _eager():
+            agreement_snapshot.apply_async(**options)
+            return
+        app = agreement_snapshot.app
+        with app.producer_or_acquire() as producer:
+            # One connection attempt, no sleeps: an outage costs a submission ~1 ms.
+            producer.connection.ensure_connection(max_retries=0)
+            agreement_snapshot.apply_async(**options, retry=False, producer=producer)
     except Exception:
-        # Release the flag so the next submission can try again; the caller logs.
-        SnapshotRequest.objects.filter(study_id=study_id).delete()
+        if not _eager():
+            _broker_down_until[_broker_key()] = time.monotonic() + BREAKER_SECONDS
+        # Release the flag so a request after the pause can try again; the caller logs.
+        _release(study_id)
         raise
 
 
@@ -71,7 +139,7 @@ def agreement_snapshot(study_id: int) -> int | None:
     """Recompute the study's agreement snapshot if it is stale; returns the snapshot id."""
     from .services import snapshot_refresh
 
-    SnapshotRequest.objects.filter(study_id=study_id).delete()
+    _release(study_id)
     study = Study.objects.select_related("rubric").filter(pk=study_id).first()
     if study is None:
         return None

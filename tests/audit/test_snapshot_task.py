@@ -1,10 +1,19 @@
-"""Agreement snapshot task: direct calls, debounce on commit, submit integration, live worker."""
+"""Agreement snapshot task: direct calls, debounce on commit, submit integration, live worker.
 
+Also the request's fast paths: the cache key that spares the database, and the broker
+circuit breaker that keeps an outage from slowing every submission.
+"""
+
+import os
+import socket
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from audit import tasks
 from audit.models import AgreementSnapshot, SnapshotRequest
@@ -110,6 +119,122 @@ def test_a_failed_enqueue_releases_the_flag(
     with pytest.raises(ConnectionError), django_capture_on_commit_callbacks(execute=True):
         tasks.snapshot_request(study.pk)
     assert not SnapshotRequest.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_queued_snapshot_spares_the_database(
+    personas, sent, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """While the cache key says a snapshot is queued, a submission costs no query."""
+    study = _open(personas)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.snapshot_request(study.pk) is True
+    with django_assert_num_queries(0):
+        for _ in range(5):
+            assert tasks.snapshot_request(study.pk) is False
+    assert len(sent) == 1
+    # The task clears the key (and the flag) as it starts: the next request queues again.
+    tasks.agreement_snapshot(study.pk)
+    assert cache.get(tasks._cache_key(study.pk)) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.snapshot_request(study.pk) is True
+    assert len(sent) == 2
+
+
+@pytest.mark.django_db
+def test_the_cache_key_expires_with_the_countdown(personas, sent, settings, monkeypatch):
+    settings.AGREEMENT_SNAPSHOT_COUNTDOWN = 9
+    added = []
+    monkeypatch.setattr(tasks.cache, "add", lambda key, value, timeout: added.append(timeout))
+    tasks.snapshot_request(_open(personas).pk)
+    assert added == [9]
+
+
+@pytest.mark.django_db
+def test_without_the_cache_the_flag_still_debounces(
+    personas, sent, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Cache down (Redis): fall through to the SnapshotRequest flag."""
+    study = _open(personas)
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(tasks.cache, "add", down)
+    monkeypatch.setattr(tasks.cache, "delete", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.snapshot_request(study.pk) is True
+        assert tasks.snapshot_request(study.pk) is False
+    assert len(sent) == 1 and SnapshotRequest.objects.filter(study=study).exists()
+    tasks.agreement_snapshot(study.pk)  # releasing the key fails quietly too
+    assert not SnapshotRequest.objects.exists()
+
+
+def _down_url() -> str:
+    """A Redis URL on a loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"redis://:outage-{uuid.uuid4().hex[:12]}@127.0.0.1:{port}/0"
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """A real broker (not eager) that refuses connections; a fresh circuit breaker."""
+    from alignweb.celery import app
+
+    url = _down_url()
+    monkeypatch.setattr(tasks, "_broker_down_until", {})
+    monkeypatch.setitem(os.environ, "CELERY_BROKER_URL", url)
+    monkeypatch.setitem(os.environ, "CELERY_BROKER_WRITE_URL", url)
+    saved = (app.conf.broker_url, app.conf.task_always_eager, app._pool, app.amqp._producer_pool)
+    app.conf.broker_url, app.conf.task_always_eager = url, False
+    app._pool = app.amqp._producer_pool = None  # both were bound to the old broker
+    try:
+        yield url
+    finally:
+        (
+            app.conf.broker_url,
+            app.conf.task_always_eager,
+            app._pool,
+            app.amqp._producer_pool,
+        ) = saved
+
+
+@pytest.mark.django_db
+def test_broker_down_fails_fast_then_pauses_publishing(
+    personas,
+    broker_down,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+    django_assert_num_queries,
+):
+    study = _open(personas)
+    started = time.monotonic()
+    with pytest.raises(OperationalError), django_capture_on_commit_callbacks(execute=True):
+        tasks.snapshot_request(study.pk)
+    assert time.monotonic() - started < 0.3, "publishing must not sleep between retries"
+    # Released, so a request after the pause can queue again.
+    assert not SnapshotRequest.objects.exists()
+    assert cache.get(tasks._cache_key(study.pk)) is None
+    assert tasks.publishing_paused()
+    # Paused: later submissions skip the broker and the database altogether.
+    with django_assert_num_queries(0):
+        assert tasks.snapshot_request(study.pk) is False
+        assert tasks.snapshot_request(personas.other_study.pk) is False
+    # After the pause the next request tries the broker again.
+    now = time.monotonic()
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: now + tasks.BREAKER_SECONDS + 1)
+    assert not tasks.publishing_paused()
+    with pytest.raises(OperationalError), django_capture_on_commit_callbacks(execute=True):
+        tasks.snapshot_request(study.pk)
+
+
+@pytest.mark.django_db
+def test_eager_mode_is_never_paused(personas, sent, monkeypatch):
+    monkeypatch.setattr(tasks, "_broker_down_until", {tasks._broker_key(): float("inf")})
+    assert not tasks.publishing_paused()
+    assert tasks.snapshot_request(_open(personas).pk) is True
 
 
 @pytest.mark.django_db
