@@ -130,7 +130,7 @@ def claim_report_build(*, study: Study, by) -> dict[str, Any]:
     kinds = selectors.item_kind_counts(study=study)
     documents_only = bool(kinds) and set(kinds) == {"document"}
     unblinded = study.status == Study.Status.UNBLINDED
-    snapshot = services.snapshot_refresh(study=study, by=by)
+    snapshot = services.snapshot_current(study=study, by=by).snapshot
     agreement = _agreement_by_dim(snapshot)
     reconciled = selectors.reconciled_values(study=study)
     keys = (

@@ -3,6 +3,8 @@ studies, claim statements, and the logged read of the sealed key for analyses.""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -11,11 +13,15 @@ from coding.models import Rubric, Study
 from coding.rubric_data import ALIGNMENT_RUBRIC
 from coding.services import ServiceError, event_record, items_import, study_create
 
-from . import selectors
+from . import selectors, tasks
 from .agreement_results import VERSION, build_results
 from .models import AgreementSnapshot, Benchmark, ClaimStatement
 
 N_BOOT = 1000
+# Agreement on a closed study is final: computed exactly rather than left to the worker.
+FINAL_STATUSES = (Study.Status.LOCKED, Study.Status.UNBLINDED)
+
+log = logging.getLogger(__name__)
 
 
 def _needs_conditions(study: Study) -> bool:
@@ -85,6 +91,56 @@ def snapshot_refresh(*, study: Study, by=None) -> AgreementSnapshot | None:
         return AgreementSnapshot.objects.create(
             study=study, n_submitted=n_submitted, results=results
         )
+
+
+@dataclass(frozen=True)
+class SnapshotState:
+    """What the agreement pages show: the snapshot and how far behind the data it is."""
+
+    snapshot: AgreementSnapshot | None
+    n_submitted: int  # submitted assignments now
+    refresh_queued: bool = False  # a worker refresh is queued (or already was)
+
+    @property
+    def n_behind(self) -> int:
+        """Submissions made since the snapshot (0 when it covers every one)."""
+        covered = self.snapshot.n_submitted if self.snapshot is not None else 0
+        return max(0, self.n_submitted - covered)
+
+
+def snapshot_current(*, study: Study, by=None, recompute: bool = False) -> SnapshotState:
+    """The snapshot for the agreement pages, without computing while coding goes on.
+
+    Computed here only when there is no usable snapshot yet, when the study is locked or
+    unblinded (final numbers are exact), or when the lead asks (``recompute``). An open
+    study's stale snapshot is returned as is, with a debounced worker refresh requested:
+    under continuous coding it is always a few submissions behind, and recomputing on
+    every page view would compete with the coders for the CPU.
+    """
+    n_submitted = selectors.submitted_count(study=study)
+    head = selectors.snapshot_head(study=study)
+    usable = head is not None and head["version"] == VERSION
+    queued = False
+    if recompute or not usable or study.status in FINAL_STATUSES:
+        snapshot = snapshot_refresh(study=study, by=by)
+    else:
+        if head["n_submitted"] != n_submitted:
+            queued = _refresh_request(study)
+        # Read after the request: an eager (worker-less) setup has just written a new one.
+        snapshot = selectors.snapshot_latest(study=study)
+    if snapshot is not None:  # it may count a submission made since the count above
+        n_submitted = max(n_submitted, snapshot.n_submitted)
+    return SnapshotState(snapshot, n_submitted, refresh_queued=queued)
+
+
+def _refresh_request(study: Study) -> bool:
+    """Ask the worker for a snapshot (debounced); whether one is queued. Never raises."""
+    try:
+        tasks.snapshot_request(study.pk)
+    except Exception:  # noqa: BLE001 - a broker outage must not break the page
+        log.warning("agreement snapshot not queued for study %s", study.pk, exc_info=True)
+        return False
+    return not tasks.publishing_paused()
 
 
 def benchmark_create(*, by, **fields: Any) -> Benchmark:

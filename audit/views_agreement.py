@@ -1,8 +1,12 @@
 """Agreement dashboard (lead only) and its JSON/CSV exports.
 
-The dashboard reads the latest AgreementSnapshot; when none exists or it is stale (the
-count of submitted assignments moved on, or conditions are due after unblinding) it is
-recomputed synchronously first, so a lead never sees old numbers.
+All three show the latest AgreementSnapshot as chosen by ``services.snapshot_current``:
+while the study is open a snapshot behind the data is shown as it is, with the number of
+submissions made since and a background refresh requested (the Celery task writes it);
+it is computed inside the request only when there is none yet, when the study is locked
+or unblinded (final numbers are exact), or when the lead presses "Recompute now" (a POST
+to the dashboard). The exports name the snapshot (id, computed_at) and the submissions
+it covers, so an analyst knows what they got.
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from alignweb.permissions import LEADS, access_study
 from coding.csvsafe import csv_lines
@@ -29,7 +35,8 @@ from .agreement_results import (
     results_csv_rows,
 )
 from .charts import Bar, Group, Panel, bar_chart, domain_for, line_chart
-from .services import snapshot_refresh
+from .models import AgreementSnapshot
+from .services import SnapshotState, snapshot_current
 
 SHORT = {
     "cohen_kappa": "κ",
@@ -105,14 +112,26 @@ def _pair_table(results: dict, codes: list[str]) -> list[dict[str, Any]]:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def agreement_dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
+    """GET: the latest snapshot (see the module docstring). POST: recompute it now."""
     study = access_study(request.user, study_id, roles=LEADS)
-    snapshot = snapshot_refresh(study=study, by=request.user)
+    if request.method == "POST":
+        state = snapshot_current(study=study, by=request.user, recompute=True)
+        if state.snapshot is not None:
+            messages.success(
+                request,
+                f"Agreement recomputed from {state.snapshot.n_submitted} submitted assignments.",
+            )
+        return redirect("audit:agreement", study_id=study.pk)
+    state = snapshot_current(study=study, by=request.user)
+    snapshot = state.snapshot
     ctx: dict[str, Any] = {
         "study": study,
         "tab": "agreement",
         "summary": study_summary(study=study),
         "snapshot": snapshot,
+        "state": state,
     }
     if snapshot is not None:
         results = snapshot.results
@@ -145,7 +164,8 @@ def agreement_dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
 
 def _export_snapshot(request: HttpRequest, study_id: int, kind: str):
     study = access_study(request.user, study_id, roles=LEADS)
-    snapshot = snapshot_refresh(study=study, by=request.user)
+    state = snapshot_current(study=study, by=request.user)
+    snapshot = state.snapshot
     event_record(
         verb="export",
         actor=request.user,
@@ -153,35 +173,65 @@ def _export_snapshot(request: HttpRequest, study_id: int, kind: str):
         target=f"agreement.{kind}",
         payload={"snapshot": snapshot.pk if snapshot else None},
     )
-    return study, snapshot
+    return study, state
+
+
+def snapshot_info(state: SnapshotState) -> dict[str, Any] | None:
+    """Which snapshot an export holds and what it covers (None before any submission)."""
+    snapshot = state.snapshot
+    if snapshot is None:
+        return None
+    return {
+        "id": snapshot.pk,
+        "computed_at": snapshot.at.isoformat(),
+        "at": snapshot.at.isoformat(),  # the same time, under its earlier name
+        "n_submitted": snapshot.n_submitted,
+        "n_submitted_now": state.n_submitted,
+        "n_behind": state.n_behind,
+        "refresh_queued": state.refresh_queued,
+        "note": (
+            f"First-pass scores of the {snapshot.n_submitted} assignments submitted when "
+            f"the snapshot was computed; {state.n_behind} submitted since."
+        ),
+    }
 
 
 @login_required
 def agreement_json(request: HttpRequest, study_id: int) -> HttpResponse:
-    study, snapshot = _export_snapshot(request, study_id, "json")
+    study, state = _export_snapshot(request, study_id, "json")
+    snapshot = state.snapshot
     body = {
         "study": {"id": study.pk, "name": study.name, "status": study.status},
-        "snapshot": (
-            {"at": snapshot.at.isoformat(), "n_submitted": snapshot.n_submitted}
-            if snapshot
-            else None
-        ),
+        "snapshot": snapshot_info(state),
         "results": snapshot.results if snapshot else None,
     }
     response = HttpResponse(
         json.dumps(body, indent=2, ensure_ascii=False, allow_nan=False),
         content_type="application/json",
     )
-    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-agreement.json"'
+    response["Content-Disposition"] = f'attachment; filename="{_filename(study.pk, snapshot)}.json"'
     return response
+
+
+# Every CSV row names its snapshot, so a file passed on still says what it holds.
+SNAPSHOT_COLUMNS = ["snapshot_id", "snapshot_computed_at", "snapshot_n_submitted"]
 
 
 @login_required
 def agreement_csv(request: HttpRequest, study_id: int) -> StreamingHttpResponse:
-    study, snapshot = _export_snapshot(request, study_id, "csv")
-    rows = results_csv_rows(snapshot.results) if snapshot else []
+    study, state = _export_snapshot(request, study_id, "csv")
+    snapshot = state.snapshot
+    rows = []
+    if snapshot is not None:
+        stamp = [snapshot.pk, snapshot.at.isoformat(), snapshot.n_submitted]
+        rows = (row + stamp for row in results_csv_rows(snapshot.results))
     response = StreamingHttpResponse(
-        csv_lines(CSV_HEADER, rows), content_type="text/csv; charset=utf-8"
+        csv_lines(CSV_HEADER + SNAPSHOT_COLUMNS, rows), content_type="text/csv; charset=utf-8"
     )
-    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-agreement.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{_filename(study.pk, snapshot)}.csv"'
     return response
+
+
+def _filename(study_id: int, snapshot: AgreementSnapshot | None) -> str:
+    suffix = f"-snapshot-{snapshot.pk}" if snapshot is not None else ""
+    return f"study-{study_id}-agreement{suffix}"

@@ -58,7 +58,7 @@ def _matrix(study: Study) -> dict[str, Any]:
 def audit_matrix(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=LEADS)
     data = _matrix(study)
-    snapshot = services.snapshot_refresh(study=study, by=request.user)
+    snapshot = services.snapshot_current(study=study, by=request.user).snapshot
     agreement = {d["code"]: d for d in (snapshot.results["dimensions"] if snapshot else [])}
     coverage = [
         {**c, "name": d.name, "agreement": agreement.get(d.code)}

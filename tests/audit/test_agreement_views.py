@@ -3,14 +3,20 @@
 import csv
 import io
 import json
+import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from audit import services, tasks
 from audit.models import AgreementSnapshot
+from audit.services import snapshot_refresh
 from audit.stats.agreement import agreement_report
 from coding.models import Event, Score, Study
+from coding.services import items_import, study_open
 from tests.audit.conftest import build_study, submit_all
+from tests.coding.conftest import make_records
 
 pytestmark = pytest.mark.django_db
 
@@ -86,26 +92,148 @@ def test_dashboard_numbers_charts_and_freshness(coded, client):
     assert not Event.objects.filter(verb="key_view").exists()
 
 
-def test_stale_snapshot_is_recomputed(personas, client):
-    from coding.services import items_import, study_open
-    from tests.coding.conftest import make_records
-
-    p = personas
+def _half_coded(p, guard: dict[str, bool] | None = None) -> None:
+    """Six items, three coded by both coders (6 submissions) and a first snapshot of them;
+    then the other three coded too, so the snapshot is 6 submissions behind."""
     items_import(study=p.study, records=make_records(6), by=p.lead)
     study_open(study=p.study, by=p.lead)
     p.study.refresh_from_db()
     submit_all(p.study, [p.coder_a, p.coder_b], n_items=3)
-    client.force_login(p.lead)
-    url = reverse("audit:agreement", args=[p.study.pk])
-    client.get(url)
+    if guard is not None:
+        guard["allowed"] = True
+    snapshot_refresh(study=p.study)
+    if guard is not None:
+        guard["allowed"] = False
     assert AgreementSnapshot.objects.get().n_submitted == 6
     submit_all_rest(p)
-    response = client.get(url)
-    assert list(AgreementSnapshot.objects.order_by("at").values_list("n_submitted", flat=True)) == [
-        6,
-        12,
-    ]
-    assert "2 so far" in response.content.decode()
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Record snapshot tasks published instead of running them."""
+    calls = []
+    monkeypatch.setattr(tasks.agreement_snapshot, "apply_async", lambda **kw: calls.append(kw))
+    return calls
+
+
+@pytest.fixture
+def no_inline_compute(monkeypatch) -> dict[str, bool]:
+    """Fail the test if agreement is computed, until it sets ``["allowed"] = True``."""
+    real = services.snapshot_compute
+    state = {"allowed": False}
+
+    def guarded(**kwargs):
+        if not state["allowed"]:
+            raise AssertionError("agreement was recomputed inside the request")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "snapshot_compute", guarded)
+    return state
+
+
+def test_open_study_shows_the_stale_snapshot_and_queues_a_refresh(
+    personas, client, sent, no_inline_compute, django_capture_on_commit_callbacks
+):
+    """While coding goes on, a lead's visit never recomputes: it requests the worker."""
+    p = personas
+    _half_coded(p, no_inline_compute)
+    client.force_login(p.lead)
+    url = reverse("audit:agreement", args=[p.study.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert list(AgreementSnapshot.objects.values_list("n_submitted", flat=True)) == [6]
+    assert "6 submissions since this snapshot" in html and "(12 submitted now)" in html
+    assert "a refresh is queued" in html and "Recompute now" in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert sent == [{"args": [p.study.pk], "countdown": tasks._countdown()}]
+    # Polling again is debounced: nothing more is queued, still nothing computed.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.get(url).status_code == 200
+    assert len(sent) == 1
+    # The exports say which snapshot they hold and what it covers.
+    body = json.loads(client.get(reverse("audit:agreement-json", args=[p.study.pk])).content)
+    snapshot = AgreementSnapshot.objects.get()
+    assert body["snapshot"] == {
+        "id": snapshot.pk,
+        "computed_at": snapshot.at.isoformat(),
+        "at": snapshot.at.isoformat(),
+        "n_submitted": 6,
+        "n_submitted_now": 12,
+        "n_behind": 6,
+        "refresh_queued": True,
+        "note": body["snapshot"]["note"],
+    }
+    assert "6 submitted since" in body["snapshot"]["note"]
+    response = client.get(reverse("audit:agreement-csv", args=[p.study.pk]))
+    assert f"snapshot-{snapshot.pk}.csv" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows and {r["snapshot_id"] for r in rows} == {str(snapshot.pk)}
+    assert {r["snapshot_n_submitted"] for r in rows} == {"6"}
+    assert {r["snapshot_computed_at"] for r in rows} == {snapshot.at.isoformat()}
+    # The queued task (run here as the worker would) brings it up to date.
+    no_inline_compute["allowed"] = True
+    tasks.agreement_snapshot(p.study.pk)
+    no_inline_compute["allowed"] = False
+    html = client.get(url).content.decode()
+    assert "since this snapshot" not in html and "2 so far" in html
+
+
+def test_refresh_not_queued_while_the_broker_is_down(
+    personas, client, monkeypatch, no_inline_compute
+):
+    p = personas
+    _half_coded(p, no_inline_compute)
+
+    def down(study_id):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks, "snapshot_request", down)
+    client.force_login(p.lead)
+    response = client.get(reverse("audit:agreement", args=[p.study.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "could not be queued just now" in html and "Recompute now" in html
+
+
+def test_recompute_now_is_a_lead_only_csrf_protected_post(personas, sent):
+    p = personas
+    _half_coded(p)
+    url = reverse("audit:agreement", args=[p.study.pk])
+    for user in (p.outsider, p.other_lead, p.coder_a, p.adjudicator):
+        other = Client(enforce_csrf_checks=False)
+        other.force_login(user)
+        assert other.post(url).status_code == 404, user
+    lead = Client(enforce_csrf_checks=True)
+    lead.force_login(p.lead)
+    assert lead.post(url).status_code == 403  # no CSRF token
+    page = lead.get(url).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    assert AgreementSnapshot.objects.count() == 1
+    response = lead.post(url, {"csrfmiddlewaretoken": token}, follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    html = response.content.decode()
+    assert "Agreement recomputed from 12 submitted assignments" in html
+    assert "since this snapshot" not in html
+    assert list(
+        AgreementSnapshot.objects.order_by("at", "pk").values_list("n_submitted", flat=True)
+    ) == [6, 12]
+    assert lead.put(url, HTTP_X_CSRFTOKEN=token).status_code == 405
+
+
+def test_locked_study_is_computed_exactly(personas, client, sent):
+    """Final numbers: once coding is closed the page computes what it shows."""
+    p = personas
+    _half_coded(p)
+    Study.objects.filter(pk=p.study.pk).update(status=Study.Status.LOCKED)
+    client.force_login(p.lead)
+    html = client.get(reverse("audit:agreement", args=[p.study.pk])).content.decode()
+    assert list(
+        AgreementSnapshot.objects.order_by("at", "pk").values_list("n_submitted", flat=True)
+    ) == [6, 12]
+    assert "since this snapshot" not in html and "2 so far" in html
+    assert sent == []
 
 
 def submit_all_rest(p):
@@ -151,6 +279,8 @@ def test_exports_json_and_csv(coded, client):
     snapshot = AgreementSnapshot.objects.get()
     assert body["results"] == snapshot.results
     assert body["snapshot"]["n_submitted"] == 24
+    assert body["snapshot"]["id"] == snapshot.pk and body["snapshot"]["n_behind"] == 0
+    assert body["snapshot"]["computed_at"] == snapshot.at.isoformat()
     response = client.get(reverse("audit:agreement-csv", args=[p.study.pk]))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == [
@@ -162,7 +292,11 @@ def test_exports_json_and_csv(coded, client):
         "ci_low",
         "ci_high",
         "n_items",
+        "snapshot_id",
+        "snapshot_computed_at",
+        "snapshot_n_submitted",
     ]
+    assert {r[8] for r in rows[1:]} == {str(snapshot.pk)}
     kappa = [r for r in rows if r[:4] == ["dimension", "all", "D1", "cohen_kappa"]]
     assert float(kappa[0][4]) == pytest.approx(snapshot.results["dimensions"][0]["cohen_kappa"])
     assert any(r[0] == "pair" for r in rows)
