@@ -40,3 +40,43 @@ def test_lead_sees_dashboard_and_efficacy_charts(page, transactional_db, setting
     page.screenshot(path=str(screenshot_dir / "audit-efficacy.png"), full_page=True)
     # CSP allows no inline script or style; the pages raise no console errors.
     assert errors == []
+
+
+def test_lead_sees_a_stale_snapshot_notice_and_recomputes(
+    page, transactional_db, settings, monkeypatch, screenshot_dir
+):
+    """While coding goes on the page shows the last snapshot, then "Recompute now" updates it."""
+    from audit import tasks
+    from audit.services import snapshot_refresh
+    from coding.services import items_import, study_open
+    from tests.audit.conftest import submit_all
+    from tests.audit.test_agreement_views import submit_all_rest
+    from tests.coding.conftest import make_records
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.AGREEMENT_SNAPSHOT_ON_SUBMIT = False
+    queued: list[dict] = []  # the worker's queue: nothing runs it here
+    monkeypatch.setattr(tasks.agreement_snapshot, "apply_async", lambda **kw: queued.append(kw))
+    p = make_personas()
+    items_import(study=p.study, records=make_records(6), by=p.lead)
+    study_open(study=p.study, by=p.lead)
+    p.study.refresh_from_db()
+    submit_all(p.study, [p.coder_a, p.coder_b], n_items=3)
+    snapshot_refresh(study=p.study)
+    submit_all_rest(p)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    browser_login(page, "lead")
+
+    page.goto(f"{page.base}/audit/studies/{p.study.pk}/agreement/")
+    notice = page.locator("#snapshot-behind")
+    assert "6 submissions since this snapshot" in notice.inner_text()
+    assert "a refresh is queued" in notice.inner_text()
+    assert len(queued) == 1
+    page.screenshot(path=str(screenshot_dir / "audit-agreement-behind.png"), full_page=True)
+
+    notice.get_by_role("button", name="Recompute now").click()
+    page.wait_for_selector("text=Agreement recomputed from 12 submitted assignments")
+    assert page.locator("#snapshot-behind").count() == 0
+    assert "from 12 submitted assignments" in page.locator("p:has-text('Snapshot #')").inner_text()
+    assert errors == []
