@@ -14,6 +14,9 @@ agreement pages when they find the latest snapshot behind). It queues at most on
   costs one computation. The task deletes the flag as its first step, so a submission
   made while it computes queues exactly one follow-up run. A flag older than
   ``STALE_AFTER`` (its task was lost) is taken over by a compare-and-set update.
+- Adaptive delay: the countdown is at least ten times what the study's last snapshot
+  took (``DUTY_FACTOR``), so under continuous coding a large study's snapshots use at
+  most about a tenth of the worker's time instead of recomputing back to back.
 - Publishing fails fast: one connection attempt and no publish retries (kombu would
   otherwise sleep ~0.6 s per submission while the broker is down). A failed publish
   releases the flag and the cache key, and opens a per-process circuit breaker: for
@@ -28,6 +31,7 @@ latest snapshot with the number of submissions since and request a refresh (see
 from __future__ import annotations
 
 import logging
+import math
 import time
 from datetime import timedelta
 
@@ -45,6 +49,7 @@ log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)
 BREAKER_SECONDS = 30.0
+DUTY_FACTOR = 10  # wait at least this many times the last computation's duration
 # Broker URL -> time.monotonic() until which publishing is skipped. Per process: while
 # Redis is down the shared cache is down too, so it could not hold this state.
 _broker_down_until: dict[str, float] = {}
@@ -56,6 +61,19 @@ def _countdown() -> int:
 
 def _cache_key(study_id: int) -> str:
     return f"snapshot-req:{study_id}"
+
+
+def _cost_key(study_id: int) -> str:
+    return f"snapshot-seconds:{study_id}"
+
+
+def _delay(study_id: int) -> int:
+    """Seconds before the queued snapshot runs: the countdown, stretched for costly ones."""
+    try:
+        last = float(cache.get(_cost_key(study_id)) or 0.0)
+    except Exception:  # noqa: BLE001 - without the cache, the plain countdown
+        last = 0.0
+    return max(_countdown(), math.ceil(DUTY_FACTOR * last))
 
 
 def _eager() -> bool:
@@ -102,7 +120,13 @@ def snapshot_request(study_id: int) -> bool:
         ).update(requested_at=now)
         if not taken:
             return False
-    transaction.on_commit(lambda: _enqueue(study_id))
+    delay = _delay(study_id)
+    if delay > _countdown():
+        try:  # the fast-path key covers the whole (longer) wait
+            cache.set(_cache_key(study_id), 1, timeout=delay)
+        except Exception:  # noqa: BLE001
+            log.debug("snapshot request cache unavailable", exc_info=True)
+    transaction.on_commit(lambda: _enqueue(study_id, delay))
     return True
 
 
@@ -115,8 +139,8 @@ def _release(study_id: int) -> None:
         log.debug("snapshot request cache unavailable", exc_info=True)
 
 
-def _enqueue(study_id: int) -> None:
-    options = {"args": [study_id], "countdown": _countdown()}
+def _enqueue(study_id: int, delay: int | None = None) -> None:
+    options = {"args": [study_id], "countdown": _countdown() if delay is None else delay}
     try:
         if _eager():
             agreement_snapshot.apply_async(**options)
@@ -143,7 +167,12 @@ def agreement_snapshot(study_id: int) -> int | None:
     study = Study.objects.select_related("rubric").filter(pk=study_id).first()
     if study is None:
         return None
+    started = time.perf_counter()
     snapshot = snapshot_refresh(study=study, by=None)
+    try:
+        cache.set(_cost_key(study_id), time.perf_counter() - started, timeout=24 * 3600)
+    except Exception:  # noqa: BLE001 - only the next delay depends on it
+        log.debug("snapshot cost not recorded", exc_info=True)
     if snapshot is not None:
         log.info("agreement snapshot %s for study %s", snapshot.pk, study_id)
     return snapshot.pk if snapshot else None

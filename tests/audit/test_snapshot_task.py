@@ -151,6 +151,23 @@ def test_the_cache_key_expires_with_the_countdown(personas, sent, settings, monk
 
 
 @pytest.mark.django_db
+def test_a_costly_snapshot_stretches_the_next_delay(
+    personas, sent, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The task records how long it took; the next request waits ten times that."""
+    settings.AGREEMENT_SNAPSHOT_COUNTDOWN = 5
+    study = _open(personas)
+    submit_all(study, [personas.coder_a, personas.coder_b])
+    clock = iter([100.0, 103.5])  # the computation "takes" 3.5 s
+    monkeypatch.setattr(tasks.time, "perf_counter", lambda: next(clock))
+    tasks.agreement_snapshot(study.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.snapshot_request(study.pk) is True
+    assert sent[-1] == {"args": [study.pk], "countdown": 35}
+    assert tasks.snapshot_request(study.pk) is False  # the key covers the longer wait
+
+
+@pytest.mark.django_db
 def test_without_the_cache_the_flag_still_debounces(
     personas, sent, monkeypatch, django_capture_on_commit_callbacks
 ):
