@@ -4,8 +4,8 @@ What a coder must be able to rely on:
 - a submit that fails half-way leaves nothing half-saved (the assignment stays open at
   its version, draft scores untouched, no Event, no reconciliation) and can be retried;
 - coding (autosave + submit) keeps working while Redis (broker and cache) is down, the
-  agreement snapshot is queued by a later submission or recomputed by the dashboard,
-  and /healthz says "degraded" with 503;
+  agreement snapshot is queued by a later submission (or, when none exists yet,
+  computed by the dashboard), and /healthz says "degraded" with 503;
 - a double-click or a replayed POST is answered like the first one (302), once.
 
 The PostgreSQL connection is dropped for real with ``pg_terminate_backend``; a simulated
@@ -339,7 +339,8 @@ def test_snapshot_after_redis_outage_is_queued_later_and_dashboard_recomputes(
     )
     assert AgreementSnapshot.objects.filter(study=p.study).count() == 0
 
-    # 2. Redis back: the dashboard recomputes synchronously and covers the outage.
+    # 2. Redis back: no snapshot exists yet, so the dashboard computes the first one in
+    #    the request, covering the outage.
     lead = Client()
     lead.force_login(p.lead)
     assert lead.get(reverse("audit:agreement", args=[p.study.pk])).status_code == 200
