@@ -68,8 +68,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--k", type=int, default=2, help="coders per item (default 2)")
     ap.add_argument("--items", type=int, default=0, help="items to seed (default: enough)")
-    ap.add_argument("--web-workers", type=int, default=3, help="gunicorn worker processes")
-    ap.add_argument("--web-threads", type=int, default=4, help="threads per gunicorn worker")
+    ap.add_argument("--web-workers", type=int, default=4, help="gunicorn worker processes")
+    ap.add_argument("--web-threads", type=int, default=2, help="threads per gunicorn worker")
     ap.add_argument("--locust-processes", type=int, default=1, help="locust processes")
     ap.add_argument(
         "--spawn-rate",
