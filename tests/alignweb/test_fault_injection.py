@@ -16,13 +16,9 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from unittest import mock
 
 import pytest
@@ -35,6 +31,7 @@ from coding.services import items_import, score_autosave, study_open
 from coding.services import scoring as scoring_module
 from tests.coding.conftest import full_values, make_records
 from tests.factories import make_personas
+from tests.outages import broker_at, down_redis_url
 
 RETRY_TEXT = "not saved"
 
@@ -100,18 +97,6 @@ def _drafted(p) -> tuple[Assignment, dict, dict]:
     draft = {"D1": {"value": 0, "rationale": "draft before the outage"}}
     a = score_autosave(assignment=a, values=draft, expected_version=0, by=p.coder_a)
     return a, draft, full_values(p.study, value=2, note="final")
-
-
-def _down_url() -> str:
-    """A Redis URL on a loopback port nothing listens on (bound, then released).
-
-    The unique password keeps kombu's process-wide pools (keyed by host, port and
-    credentials) from handing a later test the pool of an earlier outage.
-    """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"redis://:outage-{uuid.uuid4().hex[:12]}@127.0.0.1:{port}/0"
 
 
 def _make_study():
@@ -250,32 +235,10 @@ def test_database_failure_answers_503_not_saved_retry(coding_study, kind):
 # ------------------------------------------------------------------------- Redis down
 
 
-@contextmanager
-def broker_at(url: str) -> Iterator[None]:
-    """Point the Celery app at another broker; its connection and producer pools follow."""
-    from alignweb.celery import app
-
-    saved = (app.conf.broker_url, app.conf.task_always_eager, app._pool, app.amqp._producer_pool)
-    app.conf.broker_url, app.conf.task_always_eager = url, False
-    app._pool = app.amqp._producer_pool = None  # both were bound to the old broker
-    # Celery reads CELERY_BROKER_URL from the environment before its configuration.
-    env = {"CELERY_BROKER_URL": url, "CELERY_BROKER_WRITE_URL": url}
-    try:
-        with mock.patch.dict(os.environ, env):
-            yield
-    finally:
-        (
-            app.conf.broker_url,
-            app.conf.task_always_eager,
-            app._pool,
-            app.amqp._producer_pool,
-        ) = saved
-
-
 @pytest.fixture
 def redis_down(settings) -> Iterator[str]:
     """Broker and cache both pointed at a closed loopback port (a real refused connection)."""
-    url = _down_url()
+    url = down_redis_url()
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     }
@@ -324,7 +287,7 @@ def test_snapshot_after_redis_outage_is_queued_later_and_dashboard_recomputes(
 
     # 1. Redis down: both coders of one item submit; no task can be queued.
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    with broker_at(_down_url()):
+    with broker_at(down_redis_url()):
         for assignment in pair:
             scoring_module.score_submit(
                 assignment=assignment,

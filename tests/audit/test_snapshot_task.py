@@ -4,10 +4,7 @@ Also the request's fast paths: the cache key that spares the database, and the b
 circuit breaker that keeps an outage from slowing every submission.
 """
 
-import os
-import socket
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -21,6 +18,7 @@ from coding.models import Assignment
 from coding.services import items_import, score_submit, study_open
 from tests.audit.conftest import submit_all
 from tests.coding.conftest import make_records
+from tests.outages import broker_at, down_redis_url
 
 
 def _open(p, n=4):
@@ -187,35 +185,13 @@ def test_without_the_cache_the_flag_still_debounces(
     assert not SnapshotRequest.objects.exists()
 
 
-def _down_url() -> str:
-    """A Redis URL on a loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"redis://:outage-{uuid.uuid4().hex[:12]}@127.0.0.1:{port}/0"
-
-
 @pytest.fixture
 def broker_down(monkeypatch):
     """A real broker (not eager) that refuses connections; a fresh circuit breaker."""
-    from alignweb.celery import app
-
-    url = _down_url()
+    url = down_redis_url()
     monkeypatch.setattr(tasks, "_broker_down_until", {})
-    monkeypatch.setitem(os.environ, "CELERY_BROKER_URL", url)
-    monkeypatch.setitem(os.environ, "CELERY_BROKER_WRITE_URL", url)
-    saved = (app.conf.broker_url, app.conf.task_always_eager, app._pool, app.amqp._producer_pool)
-    app.conf.broker_url, app.conf.task_always_eager = url, False
-    app._pool = app.amqp._producer_pool = None  # both were bound to the old broker
-    try:
+    with broker_at(url):
         yield url
-    finally:
-        (
-            app.conf.broker_url,
-            app.conf.task_always_eager,
-            app._pool,
-            app.amqp._producer_pool,
-        ) = saved
 
 
 @pytest.mark.django_db
