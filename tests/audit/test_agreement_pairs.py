@@ -142,18 +142,22 @@ def test_intervals_only_from_the_minimum_shared_items():
             assert entry["values"]["percent_agreement"] is not None
 
 
+def _reference_pairs(ratings, seed: int) -> list:
+    """The old definition by brute force: every coder pair that shares an item."""
+    by_coder = items_by_coder(ratings)
+    return [
+        reference_pair(ratings, a, b, seed=seed)
+        for a, b in combinations(sorted(by_coder), 2)
+        if by_coder[a] & by_coder[b]
+    ]
+
+
 @pytest.mark.parametrize("k", [2, 3])
 def test_small_study_matches_the_old_all_pairs_definition(k):
     """Every pair of a few coders (several items, k per item) equals the brute force."""
     ratings = many_coder_ratings(n_coders=6, n_items=30, k=k, seed=k)
     results = build_results(DIMENSIONS, ratings, n_boot=N_BOOT, seed=1)
-    coders = sorted(items_by_coder(ratings))
-    expected = [
-        reference_pair(ratings, a, b, seed=1)
-        for a, b in combinations(coders, 2)
-        if items_by_coder(ratings)[a] & items_by_coder(ratings)[b]
-    ]
-    assert results["pairs"] == expected
+    assert results["pairs"] == _reference_pairs(ratings, seed=1)
 
 
 def test_ratings_in_any_order_and_missing_dimensions():
@@ -164,10 +168,4 @@ def test_ratings_in_any_order_and_missing_dimensions():
     random.Random(5).shuffle(shuffled)
     for rows in (ratings, shuffled):
         results = build_results(DIMENSIONS, rows, n_boot=N_BOOT, seed=2)
-        coders = sorted(items_by_coder(rows))
-        expected = [
-            reference_pair(rows, a, b, seed=2)
-            for a, b in combinations(coders, 2)
-            if items_by_coder(rows)[a] & items_by_coder(rows)[b]
-        ]
-        assert results["pairs"] == expected
+        assert results["pairs"] == _reference_pairs(rows, seed=2)
