@@ -13,7 +13,6 @@ from .items import (
 from .reconciliation import (
     condition_keys_read,
     reconciliation_auto_agree,
-    reconciliation_auto_agree_item,
     reconciliation_decide,
     study_lock,
     study_unblind,
@@ -49,7 +48,6 @@ __all__ = [
     "study_create",
     "study_open",
     "reconciliation_auto_agree",
-    "reconciliation_auto_agree_item",
     "reconciliation_decide",
     "study_lock",
     "study_unblind",

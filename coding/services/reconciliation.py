@@ -48,17 +48,10 @@ def _complete_items(study: Study) -> Q:
     )
 
 
-def _agreed_cells(study: Study, item: Item | None = None) -> list[tuple[int, int, int]]:
-    """(item id, dimension id, value) where every submitted first-pass value is the same."""
-    if item is None:
-        items = Item.objects.filter(_complete_items(study), study=study)
-    else:
-        # One item (after each submission): a direct check is far cheaper than the
-        # study-wide completeness subquery.
-        statuses = set(Assignment.objects.filter(item=item).values_list("status", flat=True))
-        if statuses != {Assignment.Status.SUBMITTED}:
-            return []
-        items = Item.objects.filter(pk=item.pk)
+def _agreed_cells(study: Study) -> list[tuple[int, int, int]]:
+    """(item id, dimension id, value) where every submitted first-pass value is the same,
+    over the study's fully coded items."""
+    items = Item.objects.filter(_complete_items(study), study=study)
     submitted = dict(
         Assignment.objects.filter(item__in=items, status=Assignment.Status.SUBMITTED)
         .values("item_id")
@@ -82,8 +75,8 @@ def _agreed_cells(study: Study, item: Item | None = None) -> list[tuple[int, int
     ]
 
 
-def _auto_agree(study: Study, item: Item | None) -> int:
-    return _record_agreed(study, item, _agreed_cells(study, item))
+def _auto_agree(study: Study) -> int:
+    return _record_agreed(study, None, _agreed_cells(study))
 
 
 def _record_agreed(study: Study, item: Item | None, cells: list[tuple[int, int, int]]) -> int:
@@ -115,13 +108,7 @@ def reconciliation_auto_agree(*, study: Study) -> int:
     """Record "agreed" for every (item, dimension) of fully coded items where all submitted
     first-pass values are equal. Idempotent; returns how many decisions were added."""
     with transaction.atomic():
-        return _auto_agree(study, None)
-
-
-def reconciliation_auto_agree_item(*, item: Item) -> int:
-    """Auto-agree for one item, in a transaction of its own."""
-    with transaction.atomic():
-        return _auto_agree(item.study, item)
+        return _auto_agree(study)
 
 
 def auto_agree_completed_item(item: Item, n_submitted: int) -> int:
@@ -263,7 +250,7 @@ def study_lock(*, study: Study, by, override: bool = False, reason: str = "") ->
         raise ServiceError(f"The reason must be under {MAX_REASON} characters.")
     with transaction.atomic():
         if study.status == Study.Status.OPEN:
-            _auto_agree(study, None)
+            _auto_agree(study)
         blockers = _lock_blockers(study)
         blocked = blockers["items_incomplete"] or blockers["cells_unreconciled"]
         if blocked and not override:
