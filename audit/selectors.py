@@ -158,20 +158,6 @@ def snapshot_latest(*, study: Study) -> AgreementSnapshot | None:
     return AgreementSnapshot.objects.filter(study=study).order_by("-at", "-id").first()
 
 
-def snapshot_head(*, study: Study) -> dict[str, Any] | None:
-    """The latest snapshot's id, time, submission count and results version, without
-    loading its results: the cheap freshness check of the agreement pages."""
-    row = (
-        AgreementSnapshot.objects.filter(study=study)
-        .order_by("-at", "-id")
-        .values("id", "at", "n_submitted", "results__version")
-        .first()
-    )
-    if row is not None:
-        row["version"] = row.pop("results__version")
-    return row
-
-
 def snapshot_series(*, study: Study, limit: int = 200) -> list[dict[str, Any]]:
     """Agreement over time: (at, n_submitted, per-dimension headline coefficients).
 

@@ -118,15 +118,14 @@ def snapshot_current(*, study: Study, by=None, recompute: bool = False) -> Snaps
     every page view would compete with the coders for the CPU.
     """
     n_submitted = selectors.submitted_count(study=study)
-    head = selectors.snapshot_head(study=study)
-    usable = head is not None and head["version"] == VERSION
+    snapshot = selectors.snapshot_latest(study=study)
+    usable = snapshot is not None and snapshot.results.get("version") == VERSION
     queued = False
     if recompute or not usable or study.status in FINAL_STATUSES:
         snapshot = snapshot_refresh(study=study, by=by)
-    else:
-        if head["n_submitted"] != n_submitted:
-            queued = _refresh_request(study)
-        # Read after the request: an eager (worker-less) setup has just written a new one.
+    elif snapshot.n_submitted != n_submitted:
+        queued = _refresh_request(study)
+        # Read again: an eager (worker-less) setup has just written a new one.
         snapshot = selectors.snapshot_latest(study=study)
     if snapshot is not None:  # it may count a submission made since the count above
         n_submitted = max(n_submitted, snapshot.n_submitted)

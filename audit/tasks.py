@@ -139,8 +139,8 @@ def _release(study_id: int) -> None:
         log.debug("snapshot request cache unavailable", exc_info=True)
 
 
-def _enqueue(study_id: int, delay: int | None = None) -> None:
-    options = {"args": [study_id], "countdown": _countdown() if delay is None else delay}
+def _enqueue(study_id: int, delay: int) -> None:
+    options = {"args": [study_id], "countdown": delay}
     try:
         if _eager():
             agreement_snapshot.apply_async(**options)
