@@ -123,7 +123,8 @@ def build(n_rows: int):
         cursor.execute(
             f"INSERT INTO {t_rec} (item_id, dimension_id, value, method, note, decided_at) "
             "SELECT i.id, d.id, (i.id + d.id) %% 3, "
-            "CASE WHEN i.id %% 4 = 0 THEN 'adjudicated' ELSE 'agreed' END, '', %s "
+            "CASE WHEN i.id %% 4 = 0 THEN 'adjudicated' ELSE 'agreed' END, "
+            "CASE WHEN i.id %% 4 = 0 THEN 'Applied the anchor text literally.' ELSE '' END, %s "
             f"FROM {t_item} i, {t_dim} d WHERE i.study_id = %s AND d.rubric_id = %s",
             [now, study.pk, rubric.pk],
         )
@@ -158,7 +159,8 @@ def naive(study) -> tuple[int, int]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["item", "dimension", "coder", "value", "rationale", "submitted_at",
-                     "rubric_version", "reconciled_value", "reconciled_method"])  # fmt: skip
+                     "rubric_version", "reconciled_value", "reconciled_method",
+                     "reconciled_note"])  # fmt: skip
     for s in scores:
         d = decisions.get((s.assignment.item_id, s.dimension_id))
         writer.writerow(
@@ -172,6 +174,7 @@ def naive(study) -> tuple[int, int]:
                 s.rubric_version,
                 d.value if d else "",
                 d.method if d else "",
+                d.note if d else "",
             ]
         )
     data = buffer.getvalue().encode("utf-8")

@@ -4,11 +4,13 @@ Kinds (columns are fixed and documented on the lead's "Lock & export" page):
 
 - ``long``: one row per item x dimension x coder for every *submitted* first-pass
   score: ``item, dimension, coder, value, rationale, submitted_at, rubric_version,
-  reconciled_value, reconciled_method``. Coders are pseudonyms ``C01``, ``C02``, ...
-  numbered by account creation order among the study's coders, so they are stable
+  reconciled_value, reconciled_method, reconciled_note``. Coders are pseudonyms ``C01``,
+  ``C02``, ... numbered by account creation order among the study's coders, so they are stable
   across repeated exports of a study and no username leaves in the file.
 - ``wide``: one row per item: ``item``, then the reconciled value of each dimension
-  (``D1`` ... ``Dn``, empty if not reconciled) and, only once the study is unblinded,
+  (``D1`` ... ``Dn``, empty if not reconciled), how each was decided (``D1_method`` ...
+  ``Dn_method``: agreed, discussion or adjudicated) and the adjudicator's note (``D1_note``
+  ... ``Dn_note``), and, only once the study is unblinded,
   ``model, scaffold, prompt, specification, replicate``.
 - ``design``: the design matrix ``item, coder, position`` (coders by username: this
   is the lead's operational plan, the same table the dashboard shows).
@@ -62,6 +64,7 @@ LONG_COLUMNS = [
     "rubric_version",
     "reconciled_value",
     "reconciled_method",
+    "reconciled_note",
 ]
 CONDITION_COLUMNS = ["model", "scaffold", "prompt", "specification", "replicate"]
 DESIGN_COLUMNS = ["item", "coder", "position"]
@@ -97,7 +100,13 @@ def export_columns(*, study: Study, kind: str) -> list[str]:
         return list(LONG_COLUMNS)
     if kind == "wide":
         dims = [code for _pk, code in _dimensions(study)]
-        return ["item", *dims, *(CONDITION_COLUMNS if conditions_visible(study) else [])]
+        return [
+            "item",
+            *dims,
+            *[f"{code}_method" for code in dims],
+            *[f"{code}_note" for code in dims],
+            *(CONDITION_COLUMNS if conditions_visible(study) else []),
+        ]
     if kind == "design":
         return list(DESIGN_COLUMNS)
     if kind == "events":
@@ -220,6 +229,7 @@ def long_chunks(*, study: Study, counter: _Counter | None = None) -> Iterator[st
             "rubric_version",
             "decision__value",
             "decision__method",
+            "decision__note",
         )
     )
     cell = csv_text
@@ -232,9 +242,18 @@ def long_chunks(*, study: Study, counter: _Counter | None = None) -> Iterator[st
     for ids in item_batches(study=study):
         lines: list[str] = []
         append = lines.append
-        for code, dim, coder_id, value, rationale, at, version, r_value, r_method in fetch_raw(
-            queryset.filter(assignment__item_id__in=ids)
-        ):
+        for (
+            code,
+            dim,
+            coder_id,
+            value,
+            rationale,
+            at,
+            version,
+            r_value,
+            r_method,
+            r_note,
+        ) in fetch_raw(queryset.filter(assignment__item_id__in=ids)):
             if code != last_code:
                 last_code, code_text = code, cell(code)
                 stamps.clear()
@@ -247,7 +266,8 @@ def long_chunks(*, study: Study, counter: _Counter | None = None) -> Iterator[st
             append(
                 f"{code_text},{dim_text},{pseudonyms[coder_id]},"
                 f"{'' if value is None else value},{cell(rationale)},"
-                f"{at_text},{version},{'' if r_value is None else r_value},{r_method or ''}\n"
+                f"{at_text},{version},{'' if r_value is None else r_value},{r_method or ''},"
+                f"{cell(r_note) if r_note else ''}\n"
             )
         if counter is not None:
             counter.n += len(lines)
@@ -256,12 +276,17 @@ def long_chunks(*, study: Study, counter: _Counter | None = None) -> Iterator[st
 
 
 def wide_rows(*, study: Study) -> Iterator[tuple]:
-    """Rows of the wide export: one per item, reconciled values, conditions if unblinded."""
+    """Rows of the wide export: one per item, reconciled values, how each was decided and
+    the note, then conditions if unblinded. (item, dimension) is unique in Reconciliation,
+    so each ``Max`` below reads the one decision of its cell."""
     dims = _dimensions(study)
-    aggregates = {
-        f"d{i}": Max("reconciliations__value", filter=Q(reconciliations__dimension_id=pk))
-        for i, (pk, _code) in enumerate(dims)
-    }
+    aggregates = {}
+    for field in ("value", "method", "note"):
+        for i, (pk, _code) in enumerate(dims):
+            aggregates[f"{field}{i}"] = Max(
+                f"reconciliations__{field}", filter=Q(reconciliations__dimension_id=pk)
+            )
+    n_dims = len(dims)
     keys = ["public_code"]
     if conditions_visible(study):
         keys += [f"condition_key__{c}" for c in CONDITION_COLUMNS]
@@ -275,7 +300,10 @@ def wide_rows(*, study: Study) -> Iterator[tuple]:
     n_keys = len(keys)
     for row in queryset.iterator(chunk_size=CHUNK):
         conditions = [neutralise(v) for v in row[1:n_keys]]
-        yield (neutralise_text(row[0]), *row[n_keys:], *conditions)
+        values = row[n_keys : n_keys + n_dims]
+        methods = row[n_keys + n_dims : n_keys + 2 * n_dims]
+        notes = [neutralise_text(v) if v else "" for v in row[n_keys + 2 * n_dims :]]
+        yield (neutralise_text(row[0]), *values, *(m or "" for m in methods), *notes, *conditions)
 
 
 def event_rows(*, study: Study, upto: int | None = None) -> Iterator[tuple]:

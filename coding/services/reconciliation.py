@@ -148,6 +148,13 @@ def _validate_decision(item: Item, dimension: Dimension, value: int, method: str
         raise ServiceError(f"{dimension.code}: {value} is not one of {sorted(allowed)}.")
     if "\x00" in note or len(note) > MAX_NOTE:
         raise ServiceError(f"{dimension.code}: the note must be under {MAX_NOTE} characters.")
+    if method == Method.ADJUDICATED and not note:
+        # An adjudicated value overrules at least one coder: the reason is part of the record
+        # (it goes into the exports), so it cannot be left out by a stray Ctrl+Enter.
+        raise ServiceError(
+            f"{dimension.code}: a note is required when the method is adjudicated "
+            "(say why this value)."
+        )
     if Assignment.objects.filter(item=item, status=Assignment.Status.OPEN).exists():
         raise ServiceError(
             "This item is still being coded; reconcile it once every coder has submitted."

@@ -161,7 +161,7 @@ def _bodies(p, code: str) -> dict[tuple[str, str], Callable[[], dict[str, Any]]]
             "format": "json",
         },
         ("api-reconcile-decide", "post"): lambda: {
-            "data": {"dimension": "D1", "value": 1, "method": "adjudicated"},
+            "data": {"dimension": "D1", "value": 1, "method": "adjudicated", "note": "n"},
             "format": "json",
         },
         ("api-study-lock", "post"): lambda: {

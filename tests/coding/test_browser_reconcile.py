@@ -84,6 +84,7 @@ def test_lead_locks_unblinds_and_downloads_the_wide_csv(
             dimension=p.study.rubric.dimensions.get(code=dim),
             value=value,
             method="adjudicated",
+            note="by the anchors",
             by=p.adjudicator,
         )
     page.on("dialog", lambda dialog: dialog.accept())
@@ -109,9 +110,12 @@ def test_lead_locks_unblinds_and_downloads_the_wide_csv(
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     frame = pd.read_csv(path)
+    dims = [f"D{i}" for i in range(1, 9)]
     assert list(frame.columns) == [
         "item",
-        *[f"D{i}" for i in range(1, 9)],
+        *dims,
+        *[f"{d}_method" for d in dims],
+        *[f"{d}_note" for d in dims],
         "model",
         "scaffold",
         "prompt",

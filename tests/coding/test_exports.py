@@ -57,7 +57,12 @@ def small(personas):
     p.study.refresh_from_db()
     items = code_everything(p, {0: {"D1": 2}})
     reconciliation_decide(
-        item=items[0], dimension=dim(p.study, "D1"), value=2, method="adjudicated", by=p.lead
+        item=items[0],
+        dimension=dim(p.study, "D1"),
+        value=2,
+        method="adjudicated",
+        note="asks first",
+        by=p.lead,
     )
     return p, items
 
@@ -75,6 +80,7 @@ def test_long_export_exact_columns_and_values(small):
         "rubric_version",
         "reconciled_value",
         "reconciled_method",
+        "reconciled_note",
     ]
     assert len(table) == 1 + 2 * 8 * 2
     dims = [f"D{i}" for i in range(1, 9)]
@@ -87,7 +93,10 @@ def test_long_export_exact_columns_and_values(small):
         for d in dims:
             for pseudonym, coder in (("C01", "coder_a"), ("C02", "coder_b")):
                 value = 2 if (n, d, coder) == (0, "D1", "coder_b") else 1
-                final, method = ("2", "adjudicated") if (n, d) == (0, "D1") else ("1", "agreed")
+                decided = (n, d) == (0, "D1")
+                final, method, note = (
+                    ("2", "adjudicated", "asks first") if decided else (("1", "agreed", ""))
+                )
                 expected.append(
                     [
                         item.public_code,
@@ -99,6 +108,7 @@ def test_long_export_exact_columns_and_values(small):
                         "1",
                         final,
                         method,
+                        note,
                     ]
                 )
     assert table[1:] == expected
@@ -108,19 +118,26 @@ def test_long_export_exact_columns_and_values(small):
 def test_wide_export_blinded_then_with_conditions(small):
     p, items = small
     table = rows(p.study, "wide")
-    assert table[0] == ["item", "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8"]
-    assert table[1] == [items[0].public_code, "2"] + ["1"] * 7
-    assert table[2] == [items[1].public_code] + ["1"] * 8
+    dims = [f"D{i}" for i in range(1, 9)]
+    assert table[0] == [
+        "item",
+        *dims,
+        *[f"{d}_method" for d in dims],
+        *[f"{d}_note" for d in dims],
+    ]
+    methods = ["adjudicated"] + ["agreed"] * 7
+    assert table[1] == [items[0].public_code, "2"] + ["1"] * 7 + methods + ["asks first"] + [""] * 7
+    assert table[2] == [items[1].public_code] + ["1"] * 8 + ["agreed"] * 8 + [""] * 8
     assert "zephyr" not in text(p.study, "wide") and "orion" not in text(p.study, "wide")
     study_lock(study=p.study, by=p.lead)
-    assert rows(p.study, "wide")[0][-1] == "D8"  # locked is still blinded
+    assert rows(p.study, "wide")[0][-1] == "D8_note"  # locked is still blinded
     study_unblind(study=p.study, by=p.lead, reason="analysis")
     table = rows(p.study, "wide")
-    assert table[0][9:] == ["model", "scaffold", "prompt", "specification", "replicate"]
+    assert table[0][25:] == ["model", "scaffold", "prompt", "specification", "replicate"]
     keys = {i.public_code: i.condition_key for i in items}
     for row in table[1:]:
         key = keys[row[0]]
-        assert row[9:] == [key.model, key.scaffold, key.prompt, key.specification, "1"]
+        assert row[25:] == [key.model, key.scaffold, key.prompt, key.specification, "1"]
 
 
 def test_design_and_event_exports(small):
@@ -157,7 +174,7 @@ def test_pandas_round_trip_dtypes(small):
     assert wide["item"].tolist() == [i.public_code for i in items]
     # bytes as served: UTF-8
     raw = "".join(exports.export_csv(study=p.study, kind="long")).encode("utf-8")
-    assert pd.read_csv(io.BytesIO(raw), encoding="utf-8").shape == (32, 9)
+    assert pd.read_csv(io.BytesIO(raw), encoding="utf-8").shape == (32, 10)
 
 
 def test_unreconciled_values_are_empty_and_numeric_columns_stay_numeric(personas):
@@ -245,7 +262,8 @@ def test_formula_injection_in_exports(personas):
     wide = rows(study, "wide")
     assert wide[0][:3] == ["item", "'=D1", "'@D2"]
     assert wide[1][1:3] == ["-1", "1"]
-    assert wide[1][3:5] == ["'=cmd|' /C calc'!A0", "'-C1"]
+    assert wide[0][3:7] == ["'=D1_method", "'@D2_method", "'=D1_note", "'@D2_note"]
+    assert wide[1][-5:-3] == ["'=cmd|' /C calc'!A0", "'-C1"]
     frame = pd.read_csv(io.StringIO(text(study, "long")))
     assert str(frame["value"].dtype) == "int64"
     for cell in long[1:]:

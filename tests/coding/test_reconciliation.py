@@ -195,7 +195,12 @@ def test_decisions_never_touch_first_pass_scores(open_study):
     items = code_everything(p)
     before = _score_snapshot(p.study)
     decision = reconciliation_decide(
-        item=items[0], dimension=dim(p.study, "D1"), value=2, method="adjudicated", by=p.lead
+        item=items[0],
+        dimension=dim(p.study, "D1"),
+        value=2,
+        method="adjudicated",
+        note="asks first",
+        by=p.lead,
     )
     reconciliation_decide(
         item=items[0],
@@ -230,6 +235,7 @@ def test_conflicting_decisions_are_refused_and_logged(open_study):
             dimension=d1,
             value=0,
             method="adjudicated",
+            note="stale",
             by=p.adjudicator,
             expected_id=first.pk,
         )
@@ -299,6 +305,7 @@ def test_concurrent_decisions_one_wins(transactional_db, require_postgres):
                     dimension=d1,
                     value=value,
                     method="adjudicated",
+                    note="race",
                     by=user,
                     expected_id=expected_id,
                 )
@@ -420,7 +427,7 @@ def test_item_post_saves_changed_dimensions_and_reports_conflicts(open_study, cl
     assert saved["D1"] == "adjudicated" and saved["D3"] == "discussion" and saved["D2"] == "agreed"
     assert Event.objects.filter(study=p.study, verb="reconcile").count() == 2  # unchanged skipped
     # A second adjudicator tab built from the stale page tries to decide D1 differently.
-    r = client.post(url, _form(stale, {"D1": (0, "adjudicated", "")}))
+    r = client.post(url, _form(stale, {"D1": (0, "adjudicated", "stale tab")}))
     assert r.status_code == 409
     assert "nothing was overwritten" in r.content.decode()
     assert Reconciliation.objects.get(item=items[0], dimension__code="D1").value == 2
