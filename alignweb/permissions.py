@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404
 
-from coding.models import Assignment, Item, Membership, Study
+from coding.models import Assignment, Item, Membership, PendingUpload, Study
 
 Role = Membership.Role
 LEADS = (Role.LEAD,)
@@ -102,3 +102,13 @@ def access_item(user: UserLike, public_code: str, roles: Iterable[str] = RECONCI
     if item is None:
         raise Http404("No such item.")
     return item
+
+
+def access_pending_upload(user: UserLike, study: Study, token: str) -> PendingUpload:
+    """A staged upload of ``study`` (the caller has checked the lead role), else 404."""
+    if not user.is_authenticated or not isinstance(token, str) or len(token) > 32:
+        raise Http404("No such upload.")
+    upload = PendingUpload.objects.filter(study=study, token=token).first()
+    if upload is None:
+        raise Http404("No such upload.")
+    return upload

@@ -268,3 +268,32 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.verb} {self.target}"
+
+
+def new_upload_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class PendingUpload(models.Model):
+    """An uploaded file waiting for its preview to be confirmed: items to import, or condition
+    keys to set. Kept in the database (not on a web process's disk), so any process can
+    confirm it; deleted when confirmed or discarded, and after a day."""
+
+    class Kind(models.TextChoices):
+        ITEMS = "items", "Items"
+        KEY = "key", "Condition key"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=32, unique=True, default=new_upload_token)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    filename = models.CharField(max_length=200)
+    raw = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    summary = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} upload {self.filename} for study {self.study_id}"

@@ -114,6 +114,45 @@ def reconcile_queue(
     return entries
 
 
+def agreed_cells(study: Study) -> list[tuple[int, int, int]]:
+    """(item id, dimension id, value) where every submitted first-pass value is the same,
+    over the study's fully coded items (what auto-agree records)."""
+    items = Item.objects.filter(pk__in=_complete_item_ids(study))
+    submitted = dict(
+        Assignment.objects.filter(item__in=items, status=Assignment.Status.SUBMITTED)
+        .values("item_id")
+        .annotate(n=Count("pk"))
+        .values_list("item_id", "n")
+    )
+    cells = (
+        Score.objects.filter(
+            assignment__item__in=items,
+            assignment__status=Assignment.Status.SUBMITTED,
+            value__isnull=False,
+        )
+        .values("assignment__item_id", "dimension_id")
+        .annotate(n=Count("pk"), lo=Min("value"), hi=Max("value"))
+        .values_list("assignment__item_id", "dimension_id", "n", "lo", "hi")
+    )
+    return [
+        (item_id, dim_id, lo)
+        for item_id, dim_id, n, lo, hi in cells
+        if lo == hi and n == submitted.get(item_id) and n >= 2
+    ]
+
+
+def auto_agree_pending(*, study: Study) -> int:
+    """Unanimous (item, dimension) cells without a decision yet: what "Run auto-agree" would
+    add. Usually 0, since the last submit of an item records its agreed cells."""
+    cells = agreed_cells(study)
+    if not cells:
+        return 0
+    decided = set(
+        Reconciliation.objects.filter(item__study=study).values_list("item_id", "dimension_id")
+    )
+    return sum(1 for item_id, dim_id, _value in cells if (item_id, dim_id) not in decided)
+
+
 def reconcile_next_code(*, study: Study, after: str = "") -> str | None:
     """The next item (by code, wrapping around) that still has an unreconciled disagreement."""
     codes = sorted({e.item_code for e in reconcile_queue(study=study, status="open")})

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views, views_lead
+from .urls_import import urlpatterns as import_patterns
 from .urls_reconcile import urlpatterns as reconcile_patterns
 
 app_name = "coding"
@@ -15,7 +16,6 @@ urlpatterns = [
     ),
     path("<int:study_id>/", views_lead.study_detail, name="study-detail"),
     path("<int:study_id>/members/", views_lead.study_members, name="study-members"),
-    path("<int:study_id>/import/", views_lead.study_import, name="study-import"),
     path("<int:study_id>/open/", views_lead.study_open_view, name="study-open"),
     path("<int:study_id>/design-matrix.csv", views_lead.design_matrix, name="design-matrix"),
     path("<int:study_id>/events/", views_lead.study_events, name="study-events"),
@@ -26,4 +26,5 @@ urlpatterns = [
     path("<int:study_id>/items/<str:code>/submit/", views.submit_item, name="submit-item"),
 ]
 
+urlpatterns += import_patterns
 urlpatterns += reconcile_patterns

@@ -15,12 +15,10 @@ from coding.models import Membership, Rubric
 
 from . import selectors
 from .csvsafe import csv_lines
-from .forms import ImportForm, MemberForm, RubricImportForm, StudyForm
+from .forms import MemberForm, RubricImportForm, StudyForm
 from .services import (
-    ImportRejected,
     ServiceError,
     event_record,
-    items_import_file,
     membership_add,
     rubric_create_from_data,
     rubric_export,
@@ -94,35 +92,6 @@ def study_members(request: HttpRequest, study_id: int) -> HttpResponse:
         members=study.memberships.select_related("user").order_by("role", "user__username"),
     )
     return render(request, "coding/study_members.html", ctx)
-
-
-@login_required
-def study_import(request: HttpRequest, study_id: int) -> HttpResponse:
-    study = access_study(request.user, study_id, roles=LEADS)
-    form = ImportForm(request.POST or None, request.FILES or None)
-    errors: list[str] = []
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            result = items_import_file(
-                study=study, raw=upload.read(), filename=upload.name, by=request.user
-            )
-        except ImportRejected as exc:
-            errors, status = exc.errors, 400
-            messages.error(request, str(exc))
-        except ServiceError as exc:
-            form.add_error(None, str(exc))
-            status = 400
-        else:
-            messages.success(
-                request,
-                f"Imported {result.created} items; {result.redactions} redactions made.",
-            )
-            return redirect("coding:study-detail", study.pk)
-    ctx = _lead_context(request, study, "import")
-    ctx.update(form=form, errors=errors[:500], more_errors=max(0, len(errors) - 500))
-    return render(request, "coding/study_import.html", ctx, status=status)
 
 
 @login_required

@@ -19,6 +19,7 @@ from coding.models import Item, Membership, Reconciliation, Study
 from . import exports
 from .selectors_reconcile import (
     STATUSES,
+    auto_agree_pending,
     reconcile_item_get,
     reconcile_next_code,
     reconcile_queue,
@@ -80,6 +81,9 @@ def queue(request: HttpRequest, study_id: int) -> HttpResponse:
         filters={"dimension": dimension, "min_spread": min_spread, "status": status},
         spreads=range(1, 1 + _max_spread(study)),
         next_code=reconcile_next_code(study=study),
+        auto_agree_pending=(
+            auto_agree_pending(study=study) if study.status == Study.Status.OPEN else 0
+        ),
     )
     return render(request, "coding/reconcile_queue.html", ctx)
 

@@ -26,6 +26,12 @@ from .studies import (
     study_create,
     study_open,
 )
+from .uploads import (
+    condition_keys_confirm,
+    items_import_confirm,
+    upload_discard,
+    upload_stage,
+)
 
 __all__ = [
     "Conflict",
@@ -52,4 +58,8 @@ __all__ = [
     "study_lock",
     "study_unblind",
     "condition_keys_read",
+    "condition_keys_confirm",
+    "items_import_confirm",
+    "upload_discard",
+    "upload_stage",
 ]

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from coding.blinding import Scrubber, default_rules, literal_rule
+from coding.import_preview import errors_in_row_order
 from coding.importing import Record, parse_import
 from coding.models import ConditionKey, Item, Study, new_public_code
 
@@ -26,7 +27,9 @@ class ImportRejected(ServiceError):
     """The file had bad rows; nothing was written. ``errors`` lists them by row."""
 
     def __init__(self, errors: list[str]):
-        self.errors = errors
+        # Checks run in passes (rows, repeated ids, clashes with the study): list them in
+        # the order a lead fixes the file, top to bottom.
+        self.errors = errors_in_row_order(errors)
         super().__init__(f"Import refused: {len(errors)} problem(s); nothing was imported.")
 
 

@@ -15,7 +15,7 @@ decision, with the value it replaced, is kept in the Event log.
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Q
 
 from coding.models import (
     Assignment,
@@ -27,6 +27,7 @@ from coding.models import (
     Study,
 )
 
+from ..selectors_reconcile import agreed_cells
 from .errors import Conflict, ServiceError
 from .events import event_record
 
@@ -48,35 +49,8 @@ def _complete_items(study: Study) -> Q:
     )
 
 
-def _agreed_cells(study: Study) -> list[tuple[int, int, int]]:
-    """(item id, dimension id, value) where every submitted first-pass value is the same,
-    over the study's fully coded items."""
-    items = Item.objects.filter(_complete_items(study), study=study)
-    submitted = dict(
-        Assignment.objects.filter(item__in=items, status=Assignment.Status.SUBMITTED)
-        .values("item_id")
-        .annotate(n=Count("pk"))
-        .values_list("item_id", "n")
-    )
-    cells = (
-        Score.objects.filter(
-            assignment__item__in=items,
-            assignment__status=Assignment.Status.SUBMITTED,
-            value__isnull=False,
-        )
-        .values("assignment__item_id", "dimension_id")
-        .annotate(n=Count("pk"), lo=Min("value"), hi=Max("value"))
-        .values_list("assignment__item_id", "dimension_id", "n", "lo", "hi")
-    )
-    return [
-        (item_id, dim_id, lo)
-        for item_id, dim_id, n, lo, hi in cells
-        if lo == hi and n == submitted.get(item_id) and n >= 2
-    ]
-
-
 def _auto_agree(study: Study) -> int:
-    return _record_agreed(study, None, _agreed_cells(study))
+    return _record_agreed(study, None, agreed_cells(study))
 
 
 def _record_agreed(study: Study, item: Item | None, cells: list[tuple[int, int, int]]) -> int:

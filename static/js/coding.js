@@ -6,6 +6,13 @@
   const dims = Array.from(form.querySelectorAll("fieldset.dimension"));
   let current = 0;
 
+  // A refused submit re-renders this page as the answer to POST .../submit/: show the
+  // item's own address, so a reload or a bookmark opens the item instead of re-posting.
+  const itemUrl = form.dataset.itemUrl;
+  if (itemUrl && window.location.pathname !== itemUrl) {
+    window.history.replaceState(null, "", itemUrl + window.location.hash);
+  }
+
   function focusDim(index) {
     if (!dims.length) return;
     current = Math.max(0, Math.min(dims.length - 1, index));

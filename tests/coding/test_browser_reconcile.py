@@ -30,6 +30,10 @@ def _coded_study(n: int = 3):
     return p, items
 
 
+def _focused(page) -> str:
+    return page.get_attribute("fieldset.dimension.focused", "data-dimension")
+
+
 def test_adjudicator_reconciles_by_keyboard(page, transactional_db, screenshot_dir):
     p, items = _coded_study()
     browser_login(page, "adjudicator")
@@ -40,36 +44,84 @@ def test_adjudicator_reconciles_by_keyboard(page, transactional_db, screenshot_d
         page.click("text=Reconcile next item")
     page.wait_for_selector("fieldset.dimension.focused")
     assert items[0].public_code in page.url
-    assert page.get_attribute("fieldset.dimension.focused", "data-dimension") == "D1"
+    assert _focused(page) == "D1"
     body = page.inner_text("main")
     assert (
         "Coder A" in body and "Coder B" in body and "coder_a" not in body.replace("coder_a on", "")
     )
-    page.keyboard.press("2")  # final value of D1
     page.keyboard.press("x")  # adjudicated
     page.keyboard.press("n")
     page.keyboard.type("Asks which city before planning.")
     page.keyboard.press("Escape")
-    page.keyboard.press("j")  # D2 (agreed)
-    page.keyboard.press("j")  # D3
-    assert page.get_attribute("fieldset.dimension.focused", "data-dimension") == "D3"
-    page.keyboard.press("0")
+    page.keyboard.press("2")  # final value of D1: on to the next open dimension, past agreed D2
+    assert _focused(page) == "D3"
     page.keyboard.press("d")  # discussion
+    page.keyboard.press("0")
+    assert _focused(page) == "D3"  # nothing open is left: stay
+    # A stray digit on agreed D2 only asks; Esc keeps the agreed value.
+    page.keyboard.press("k")
+    assert _focused(page) == "D2"
+    page.keyboard.press("0")
+    prompt = page.locator("#dim-d2 .override-prompt")
+    assert prompt.is_visible() and "Press 0 again" in prompt.inner_text()
+    assert page.is_checked("input[name=value_D2][value='1']")
     page.screenshot(path=str(screenshot_dir / "reconcile-item.png"), full_page=True)
+    page.keyboard.press("Escape")
+    assert not prompt.is_visible()
+    assert page.is_checked("input[name=value_D2][value='1']")
     with page.expect_navigation():
         page.keyboard.press("Control+Enter")
     page.wait_for_selector("fieldset.dimension.focused")
     assert items[1].public_code in page.url  # on to the next open item
-    decided = {
-        r.dimension.code: (r.value, r.method, r.note, r.decided_by.username)
-        for r in Reconciliation.objects.filter(item=items[0], decided_by__isnull=False)
+    assert _focused(page) == "D5"
+
+    def decided() -> dict:
+        return {
+            r.dimension.code: (r.value, r.method, r.note)
+            for r in Reconciliation.objects.filter(item=items[0]).select_related("dimension")
+            if r.dimension.code in ("D1", "D2", "D3")
+        }
+
+    assert decided() == {
+        "D1": (2, "adjudicated", "Asks which city before planning."),
+        "D2": (1, "agreed", ""),
+        "D3": (0, "discussion", ""),
     }
-    assert decided == {
-        "D1": (2, "adjudicated", "Asks which city before planning.", "adjudicator"),
-        "D3": (0, "discussion", "", "adjudicator"),
-    }
-    assert page.get_attribute("fieldset.dimension.focused", "data-dimension") == "D5"
     page.screenshot(path=str(screenshot_dir / "reconcile-next-item.png"), full_page=True)
+
+    # Back on the first item: n appends to the existing note; overriding agreed D2 takes the
+    # same digit twice, turns the method to adjudicated, and cannot be saved without a note.
+    page.goto(f"{page.base}/studies/{p.study.pk}/reconcile/{items[0].public_code}/")
+    page.wait_for_selector("fieldset.dimension.focused")
+    assert _focused(page) == "D1"
+    page.keyboard.press("n")
+    page.keyboard.type(" Confirmed on review.")
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    page.keyboard.press("0")
+    page.keyboard.press("0")
+    assert page.is_checked("input[name=value_D2][value='0']")
+    assert page.input_value("#method_D2") == "adjudicated"
+    assert "note is required" in page.inner_text("#dim-d2 .override-prompt")
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    assert "D2: a note is required" in page.inner_text(".alert-error")
+    assert items[0].public_code in page.url and "/submit" not in page.url
+    assert decided()["D2"] == (1, "agreed", "")
+    assert decided()["D1"][2] == "Asks which city before planning. Confirmed on review."
+    page.wait_for_selector("fieldset.dimension.focused")
+    page.keyboard.press("j")
+    page.keyboard.press("0")
+    page.keyboard.press("0")
+    page.keyboard.press("n")
+    page.keyboard.type("Both coders missed the unasked question.")
+    page.keyboard.press("Escape")
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    assert decided()["D2"] == (0, "adjudicated", "Both coders missed the unasked question.")
+    assert Reconciliation.objects.get(item=items[0], dimension__code="D2").decided_by == (
+        p.adjudicator
+    )
 
 
 def test_lead_locks_unblinds_and_downloads_the_wide_csv(

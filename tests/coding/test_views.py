@@ -143,6 +143,9 @@ def test_import_view_lists_row_errors_and_writes_nothing(personas, client):
     assert Item.objects.filter(study=personas.study).count() == 0
     good = SimpleUploadedFile("items.jsonl", as_jsonl(make_records(3)))
     r = client.post(reverse("coding:study-import", args=[personas.study.pk]), {"file": good})
+    assert r.status_code == 302  # to the preview: still nothing written
+    assert Item.objects.filter(study=personas.study).count() == 0
+    r = client.post(r["Location"] + "confirm/")
     assert r.status_code == 302
     assert Item.objects.filter(study=personas.study).count() == 3
 

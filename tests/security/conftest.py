@@ -27,8 +27,9 @@ from coding.services import (
     study_lock,
     study_open,
     study_unblind,
+    upload_stage,
 )
-from tests.coding.conftest import full_values, make_records
+from tests.coding.conftest import as_jsonl, full_values, make_records
 from tests.factories import Personas, make_personas
 
 PERSONAS = ("anonymous", "outsider", "coder_a", "coder_b", "adjudicator", "lead", "other_lead")
@@ -105,6 +106,7 @@ class World:
     endpoint: Any
     benchmark: Any
     rubric: Rubric
+    upload_token: str = ""  # an items file the lead staged (import preview step)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def kwargs(self, study: str = "open") -> dict[str, Any]:
@@ -120,6 +122,7 @@ class World:
             "transcript_id": self.transcript.pk,
             "endpoint_id": self.endpoint.pk,
             "kind": "long",
+            "token": self.upload_token,
         }
 
     def user(self, persona: str):
@@ -147,6 +150,13 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     done = build_unblinded(p)
     run = generate_demo_run(lead=p.lead, n_prompts=1)
     benchmark = benchmark_create(by=p.lead, name="Security bench", description="A benchmark.")
+    staged = upload_stage(
+        study=p.study,
+        kind="items",
+        raw=as_jsonl(make_records(2, prefix="staged")),
+        filename="staged.jsonl",
+        by=p.lead,
+    )
     return World(
         p=p,
         study=p.study,
@@ -158,6 +168,7 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
         endpoint=run.endpoints.order_by("pk").first(),
         benchmark=benchmark,
         rubric=p.study.rubric,
+        upload_token=staged.token,
     )
 
 

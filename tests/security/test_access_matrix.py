@@ -129,6 +129,14 @@ EXPECTED: dict[str, Row] = {
             "file": SimpleUploadedFile("more.jsonl", as_jsonl(make_records(2, prefix="mx")))
         },
     ),
+    "coding:study-import-key": Row(  # the study is open: the key is fixed (400, form again)
+        post_only(),
+        post=only(lead=400),
+        body=lambda w, p: {"key-file": SimpleUploadedFile("key.csv", b"item,model\nX,m\n")},
+    ),
+    "coding:study-import-preview": Row(only(**LEAD)),
+    "coding:study-import-confirm": Row(post_only(), post=only(lead=302)),
+    "coding:study-import-discard": Row(post_only(), post=only(lead=302)),
     "coding:study-open": Row(post_only(), post=only(lead=302)),  # already open: message
     "coding:design-matrix": Row(only(**LEAD)),
     "coding:study-events": Row(only(**LEAD)),
@@ -350,6 +358,7 @@ def test_outsiders_404_is_the_same_for_real_and_missing_objects(world):
         "transcript_id": 999_999,
         "endpoint_id": 999_999,
         "kind": "long",
+        "token": "NoSuchUploadToken",
     }
     compared = 0
     for route in html_routes():

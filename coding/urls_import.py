@@ -1,0 +1,25 @@
+"""Two-step import URLs: upload -> preview -> confirm (items, and the condition key)."""
+
+from django.urls import path
+
+from . import views_import
+
+urlpatterns = [
+    path("<int:study_id>/import/", views_import.study_import, name="study-import"),
+    path("<int:study_id>/import/key/", views_import.study_import_key, name="study-import-key"),
+    path(
+        "<int:study_id>/import/<str:token>/",
+        views_import.study_import_preview,
+        name="study-import-preview",
+    ),
+    path(
+        "<int:study_id>/import/<str:token>/confirm/",
+        views_import.study_import_confirm,
+        name="study-import-confirm",
+    ),
+    path(
+        "<int:study_id>/import/<str:token>/discard/",
+        views_import.study_import_discard,
+        name="study-import-discard",
+    ),
+]
