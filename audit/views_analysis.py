@@ -22,6 +22,7 @@ from coding.services import ServiceError, event_record
 
 from . import selectors, services
 from .analysis import efficacy_compute, efficacy_input, matrix_build, profiles_build
+from .analysis_requirements import analyses_available
 from .charts import Bar, Group, Panel, bar_chart
 from .claims import claim_report_build, claim_report_markdown
 from .forms import ClaimForm
@@ -40,7 +41,12 @@ def study_analysis(request: HttpRequest, study_id: int) -> HttpResponse:
     return render(
         request,
         "audit/study_analysis.html",
-        _ctx(study, kinds=kinds, unblinded=study.status == Study.Status.UNBLINDED),
+        _ctx(
+            study,
+            kinds=kinds,
+            unblinded=study.status == Study.Status.UNBLINDED,
+            can=analyses_available(study=study),
+        ),
     )
 
 
@@ -142,8 +148,9 @@ def _efficacy_chart(eff: dict[str, Any]) -> Any:
 @login_required
 def scaffold_efficacy(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=LEADS)
-    rows = _condition_rows(request, study, "scaffold efficacy")
-    ctx = _ctx(study, sealed=rows is None)
+    can = analyses_available(study=study)["scaffold_efficacy"]
+    rows = _condition_rows(request, study, "scaffold efficacy") if can.offered else None
+    ctx = _ctx(study, sealed=rows is None and can.offered, can=can)
     if rows is not None:
         inp = efficacy_input(rows)
         ctx["excluded"] = inp.excluded
@@ -173,8 +180,9 @@ def scaffold_efficacy_json(request: HttpRequest, study_id: int) -> HttpResponse:
 @login_required
 def alignment_profiles(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=LEADS)
-    rows = _condition_rows(request, study, "alignment profiles")
-    ctx = _ctx(study, sealed=rows is None)
+    can = analyses_available(study=study)["alignment_profiles"]
+    rows = _condition_rows(request, study, "alignment profiles") if can.offered else None
+    ctx = _ctx(study, sealed=rows is None and can.offered, can=can)
     if rows is not None:
         codes = [d.code for d in selectors.dimension_list(study=study)]
         profiles = profiles_build(rows, codes)

@@ -14,9 +14,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from coding.selectors_keys import condition_coverage_for
 from coding.services import ServiceError
 
 from . import selectors, services
+from .analysis_requirements import analyses_available
 from .charts import rank_chart
 from .forms import BenchmarkAuditForm, BenchmarkForm, RankCsvForm
 from .models import Benchmark
@@ -34,6 +36,9 @@ def _require_lead(user) -> None:
 def index(request: HttpRequest) -> HttpResponse:
     _require_lead(request.user)
     studies = list(selectors.lead_study_list(user=request.user))
+    coverage = condition_coverage_for(studies=studies)
+    for study in studies:  # offer only the analyses each study can run
+        study.can = analyses_available(study=study, coverage=coverage[study.pk])
     return render(
         request,
         "audit/index.html",

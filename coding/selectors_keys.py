@@ -8,6 +8,8 @@ so it is not an unblinding read and is not logged; the values stay behind
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Count, Q
 
 from .import_preview import CONDITION_NAMES, SPECIFICATIONS
@@ -28,12 +30,20 @@ def condition_coverage(*, study: Study) -> dict[str, int]:
     ``specification_valid`` (full or under), ``complete`` (model, scaffold and a valid
     specification: what scaffold efficacy uses), ``model_scaffold`` (what profiles use).
     """
-    kinds = dict(
-        Item.objects.filter(study=study)
-        .values("kind")
+    return condition_coverage_for(studies=[study])[study.pk]
+
+
+def condition_coverage_for(*, studies: Iterable[Study]) -> dict[int, dict[str, int]]:
+    """``condition_coverage`` of several studies in two queries (list pages)."""
+    ids = [s.pk for s in studies]
+    kinds: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+    for study_id, kind, n in (
+        Item.objects.filter(study_id__in=ids)
+        .values("study_id", "kind")
         .annotate(n=Count("pk"))
-        .values_list("kind", "n")
-    )
+        .values_list("study_id", "kind", "n")
+    ):
+        kinds[study_id][kind] = n
     has = {
         "model": ~Q(model=""),
         "scaffold": ~Q(scaffold=""),
@@ -43,19 +53,29 @@ def condition_coverage(*, study: Study) -> dict[str, int]:
     }
     valid = _valid_specification()
     # Aggregate aliases must not shadow the fields the filters name: prefix them.
-    counts = ConditionKey.objects.filter(
-        item__study=study, item__kind=Item.Kind.TRANSCRIPT
-    ).aggregate(
-        **{f"n_{name}": Count("pk", filter=has[name]) for name in CONDITION_NAMES},
-        n_specification_valid=Count("pk", filter=valid),
-        n_complete=Count("pk", filter=has["model"] & has["scaffold"] & valid),
-        n_model_scaffold=Count("pk", filter=has["model"] & has["scaffold"]),
-    )
-    transcripts = kinds.get(Item.Kind.TRANSCRIPT, 0)
-    documents = kinds.get(Item.Kind.DOCUMENT, 0)
-    return {
-        "items": transcripts + documents,
-        "transcripts": transcripts,
-        "documents": documents,
-        **{name.removeprefix("n_"): n for name, n in counts.items()},
+    aggregates = {f"n_{name}": Count("pk", filter=has[name]) for name in CONDITION_NAMES} | {
+        "n_specification_valid": Count("pk", filter=valid),
+        "n_complete": Count("pk", filter=has["model"] & has["scaffold"] & valid),
+        "n_model_scaffold": Count("pk", filter=has["model"] & has["scaffold"]),
     }
+    counts = {
+        row.pop("item__study_id"): row
+        for row in ConditionKey.objects.filter(
+            item__study_id__in=ids, item__kind=Item.Kind.TRANSCRIPT
+        )
+        .values("item__study_id")
+        .annotate(**aggregates)
+        .order_by()
+    }
+    out = {}
+    for pk in ids:
+        transcripts = kinds[pk].get(Item.Kind.TRANSCRIPT, 0)
+        documents = kinds[pk].get(Item.Kind.DOCUMENT, 0)
+        found = counts.get(pk, {})
+        out[pk] = {
+            "items": transcripts + documents,
+            "transcripts": transcripts,
+            "documents": documents,
+            **{name.removeprefix("n_"): found.get(name, 0) for name in aggregates},
+        }
+    return out
