@@ -22,6 +22,7 @@ from coding.models import Study
 
 from . import selectors, services
 from .analysis import mean_ci
+from .claim_levels import claim_levels_build, levels_markdown
 from .stats.anova import natural_key
 
 log = logging.getLogger(__name__)
@@ -103,25 +104,6 @@ def _run_cards(study: Study, keys: list[dict[str, Any]] | None) -> list[dict[str
         except Exception:  # noqa: BLE001 - a broken run card must not block the report
             log.warning("run card for run %s failed", run.pk, exc_info=True)
     return cards
-
-
-def _supported_level(measured: bool, documents_only: bool, context: bool, scaffolding: str):
-    if documents_only:
-        return None, (
-            "A benchmark audit characterises what evaluations measure; it is not evidence "
-            "about any model's behaviour."
-        )
-    if not measured:
-        return None, "No reconciled scores yet: the study supports no claim."
-    if context and scaffolding in ("held fixed", "varied"):
-        return "deployment", (
-            "Human-coded interactions under recorded scaffolding and a stated deployment "
-            "context support claims scoped to that context."
-        )
-    reason = "Human-coded interactions support interaction-level claims"
-    if not context:
-        return "interaction", reason + "; deployment context C is unspecified."
-    return "interaction", reason + "; the scaffolding is not recorded (or still sealed)."
 
 
 def claim_report_build(*, study: Study, by) -> dict[str, Any]:
@@ -209,15 +191,39 @@ def claim_report_build(*, study: Study, by) -> dict[str, Any]:
 
     statement = selectors.claim_statement_get(study=study)
     measured = any(e["measured"] for e in evidence)
-    supported, because = _supported_level(
-        measured, documents_only, bool(context), scaffolding["status"]
+    # The supported level follows stated rules with thresholds (audit/claim_levels.py).
+    levels = claim_levels_build(
+        study=study,
+        evidence=evidence,
+        statement=statement,
+        context=context,
+        scaffolding=scaffolding,
+        keys=keys,
+        reconciled=reconciled,
+        documents_only=documents_only,
+        agreement_computed=snapshot is not None,
     )
+    supported, because = levels["supported"], levels["because"]
     claimed = (statement.claim_level if statement else "") or None
     warnings = []
-    if claimed and (supported is None or LEVELS.index(claimed) > LEVELS.index(supported)):
+    by_level = {lv["level"]: lv for lv in levels["levels"]}
+    if claimed in by_level and not by_level[claimed]["supported"]:
+        reach = "no claim" if supported is None else f"at most the {supported} level"
+        why = by_level[claimed]["explanation"].removeprefix("Not supported. ")
         warnings.append(
-            f"The claim is stated at the {claimed} level, but this evidence supports "
-            f"{'no claim' if supported is None else f'at most the {supported} level'}."
+            f"The claim is stated at the {claimed} level, but this evidence does not support "
+            f"it; it supports {reach}. {why}"
+        )
+    unsupported = [
+        f"{d['code']} ({d['reason']})"
+        for d in levels["dimensions_excluded"]
+        if d["code"] in per_dim  # unmeasured ones get their own warning below
+    ]
+    if levels["dimensions_supported"] and unsupported:
+        warnings.append(
+            "Outside what the coding supports: "
+            + "; ".join(unsupported)
+            + ". Say nothing about them at any level."
         )
     not_measured = [e["dimension"] for e in evidence if not e["measured"]]
     if not_measured and measured:
@@ -250,6 +256,7 @@ def claim_report_build(*, study: Study, by) -> dict[str, Any]:
             "level_claimed": claimed,
             "level_supported": supported,
             "supported_because": because,
+            "levels": levels,
             "warnings": warnings,
         },
         "model_level_evidence": {
@@ -323,6 +330,7 @@ def claim_report_markdown(report: dict[str, Any]) -> str:
         f"({claim['supported_because']})",
     ]
     lines += [f"- **Warning:** {w}" for w in claim["warnings"]]
+    lines += levels_markdown(claim["levels"])
     mle = report["model_level_evidence"]
     lines += ["", "## 2. Model-level evidence", ""]
     lines.append(f"- Notes: {mle['notes'] or '(none cited)'}")

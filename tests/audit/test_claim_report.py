@@ -38,8 +38,8 @@ def test_sealed_study_report(coded, client):
     assert report["deployment_context"] == {"C": "unspecified", "specified": False}
     assert report["scaffolding"] == {"status": "sealed until unblinding", "scaffolds": None}
     assert report["scope"]["configurations"] is None
-    assert report["claim"]["level_supported"] == "interaction"
-    assert "unspecified" in report["claim"]["supported_because"]
+    assert report["claim"]["level_supported"] == "response"  # single-turn, still sealed
+    assert "Not the interaction level" in report["claim"]["supported_because"]
     evidence = {e["dimension"]: e for e in report["interactional_evidence"]}
     assert list(evidence) == [f"D{i}" for i in range(1, 9)]
     values = list(
@@ -96,8 +96,14 @@ def test_unblinded_report_scope_hashes_and_context(personas, client):
     assert len(configs) == 12 and sum(c["n_items"] for c in configs) == 24
     assert {c["context"] for c in configs} == {"Internal planning assistant for operations staff"}
     assert report["claim"]["level_claimed"] == "deployment"
-    assert report["claim"]["level_supported"] == "deployment"
-    assert report["claim"]["warnings"] == []
+    # Single-turn transcripts, two per configuration: the rules stop at the response level.
+    assert report["claim"]["level_supported"] == "response"
+    assert report["claim"]["warnings"][0].startswith(
+        "The claim is stated at the deployment level, but this evidence does not support it; "
+        "it supports at most the response level."
+    )
+    levels = {lv["level"]: lv for lv in report["claim"]["levels"]["levels"]}
+    assert levels["model"]["supported"]  # benchmark and notes cited
     assert report["model_level_evidence"]["benchmarks"][0]["name"] == "IFEval"
     d1 = report["interactional_evidence"][0]
     assert len(d1["by_configuration"]) == 12
@@ -116,12 +122,13 @@ def test_overclaiming_is_flagged(coded, client):
         {"claim": "Safe to deploy.", "claim_level": "deployment", "deployment_context": ""},
     )
     report = _json(client, p.study)
-    assert report["claim"]["warnings"] == [
-        "The claim is stated at the deployment level, but this evidence supports at most "
-        "the interaction level."
-    ]
+    assert report["claim"]["warnings"][0].startswith(
+        "The claim is stated at the deployment level, but this evidence does not support it; "
+        "it supports at most the response level. The interaction level is not supported."
+    )
+    assert "Deployment context C is stated: needs" in report["claim"]["warnings"][0]
     html = client.get(reverse("audit:claim-report", args=[p.study.pk])).content.decode()
-    assert "supports at most the interaction level" in html
+    assert "supports at most the response level" in html
 
 
 def test_run_card_is_included_when_keys_reference_a_run(personas):
@@ -147,7 +154,7 @@ def test_benchmark_audit_report(personas):
     )
     report = claim_report_build(study=study, by=personas.lead)
     assert report["claim"]["level_supported"] is None
-    assert "benchmark audit" in report["claim"]["supported_because"]
+    assert "benchmark documents only" in report["claim"]["supported_because"]
     audited = report["model_level_evidence"]["audited_benchmarks"]
     assert [b["name"] for b in audited] == ["IFEval", "Rifts"]
     assert not any(e["measured"] for e in report["interactional_evidence"])
