@@ -206,3 +206,20 @@ def test_export_csv_is_streamed_and_neutralised(coded):
     text = b"".join(response.streaming_content).decode()
     assert "'=HYPERLINK(1)" in text and ",=HYPERLINK" not in text
     assert json.dumps("coder_a") not in text  # long export uses pseudonyms
+
+
+def test_adjudicated_decisions_need_a_note(coded):
+    p = coded
+    code = Assignment.objects.filter(item__study=p.study).first().item.public_code
+    url = f"{V1}/studies/{p.study.pk}/reconciliation/{code}/decide/"
+    adjudicator = client_for(p.adjudicator)
+    for body in (
+        {"dimension": "D1", "value": 2, "method": "adjudicated", "note": "  "},
+        {"dimension": "D1", "value": 2},  # the method defaults to adjudicated
+    ):
+        refused = adjudicator.post(url, body, format="json")
+        assert refused.status_code == 400
+        assert "note is required" in refused.json()["detail"]
+    assert not Reconciliation.objects.filter(item__public_code=code, dimension__code="D1").exists()
+    discussed = {"dimension": "D1", "value": 2, "method": "discussion"}
+    assert adjudicator.post(url, discussed, format="json").status_code == 201

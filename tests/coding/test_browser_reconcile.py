@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from django.urls import reverse
 
 from coding.models import Event, Item, Reconciliation, Study
 from coding.services import items_import, study_open
@@ -22,6 +23,7 @@ def _fast_passwords(settings):
 
 
 def _coded_study(n: int = 3):
+    reverse("home")  # load the URLconf here: the first page load stays within its timeout
     p = make_personas()
     items_import(study=p.study, records=make_records(n), by=p.lead)
     study_open(study=p.study, by=p.lead)

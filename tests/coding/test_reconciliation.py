@@ -483,3 +483,34 @@ def test_every_new_url_is_404_for_outsiders(open_study, client):
         == 404
     )
     assert Study.objects.get(pk=sid).status == "open"
+
+
+def test_adjudicated_needs_a_note_in_the_service_and_on_the_page(open_study, client):
+    p = open_study
+    items = code_everything(p)
+    d1 = dim(p.study, "D1")
+    with pytest.raises(ServiceError, match="D1: a note is required when the method is adjudicated"):
+        reconciliation_decide(
+            item=items[0], dimension=d1, value=2, method="adjudicated", note=" ", by=p.adjudicator
+        )
+    assert not Reconciliation.objects.filter(item=items[0], dimension=d1).exists()
+    client.force_login(p.adjudicator)
+    url = reverse("coding:reconcile-item", args=[p.study.pk, items[0].public_code])
+    stale = reconcile_item_get(item=items[0])
+    r = client.post(url, _form(stale, {"D1": (2, "adjudicated", ""), "D3": (0, "discussion", "")}))
+    assert r.status_code == 400
+    assert "D1: a note is required" in r.content.decode()
+    assert "Saved 1 other decision(s)." in r.content.decode()  # D3 went through
+    assert not Reconciliation.objects.filter(item=items[0], dimension=d1).exists()
+
+
+def test_run_auto_agree_is_offered_only_when_something_is_left(open_study, client):
+    p = open_study
+    code_everything(p)  # each last submit records its agreed cells
+    client.force_login(p.adjudicator)
+    url = reverse("coding:reconcile-queue", args=[p.study.pk])
+    assert "Run auto-agree" not in client.get(url).content.decode()
+    Reconciliation.objects.filter(item__study=p.study, method="agreed")[:1].get().delete()
+    assert "Run auto-agree (1 cell)" in client.get(url).content.decode()
+    client.post(reverse("coding:reconcile-auto", args=[p.study.pk]))
+    assert "Run auto-agree" not in client.get(url).content.decode()
