@@ -343,6 +343,19 @@ def claim_levels_build(
     return evaluate_levels(facts)
 
 
+def why_not(levels: Mapping[str, Any], level: str) -> str:
+    """Why ``level`` is not supported, from the lowest level of its chain that fails (a
+    deployment claim on unreliable coding is refused for the coding, not for the context)."""
+    by_level = {lv["level"]: lv for lv in levels["levels"]}
+    chain = [level] if level == "model" else list(LEVELS[1 : LEVELS.index(level) + 1])
+    first = next((by_level[lv] for lv in chain if not by_level[lv]["supported"]), None)
+    if first is None:
+        return ""
+    return f"{first['level'].capitalize()} level: " + first["explanation"].removeprefix(
+        "Not supported. "
+    )
+
+
 def levels_markdown(levels: Mapping[str, Any]) -> list[str]:
     """The level rules as Markdown lines (section 1 of the claim report)."""
     lines = ["", "### Levels and the rules they need", ""]

@@ -22,7 +22,7 @@ from coding.models import Study
 
 from . import selectors, services
 from .analysis import mean_ci
-from .claim_levels import claim_levels_build, levels_markdown
+from .claim_levels import claim_levels_build, levels_markdown, why_not
 from .stats.anova import natural_key
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def claim_report_build(*, study: Study, by) -> dict[str, Any]:
     by_level = {lv["level"]: lv for lv in levels["levels"]}
     if claimed in by_level and not by_level[claimed]["supported"]:
         reach = "no claim" if supported is None else f"at most the {supported} level"
-        why = by_level[claimed]["explanation"].removeprefix("Not supported. ")
+        why = why_not(levels, claimed)
         warnings.append(
             f"The claim is stated at the {claimed} level, but this evidence does not support "
             f"it; it supports {reach}. {why}"

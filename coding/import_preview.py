@@ -210,12 +210,16 @@ def _preview_row(record: Any) -> dict[str, Any]:
         for k in record.metadata
         if k not in CONDITION_NAMES and k != "prompt_id" and record.metadata[k] not in (None, "")
     )
+    shown_values = {k: ("" if v is None else str(v)) for k, v in values.items()}
+    replicate = whole_number(values["replicate"])
+    if replicate is None and shown_values["replicate"]:
+        shown_values["replicate"] = f"{shown_values['replicate'][:20]} (stored empty)"
     return {
         "row": record.row,
         "id": record.external_id,
         "kind": record.kind,
         "what": what,
         "excerpt": excerpt[:120],
-        **{k: ("" if v is None else str(v)) for k, v in values.items()},
+        **shown_values,
         "hidden": hidden,
     }
