@@ -125,31 +125,40 @@ class _Design:
             cells = np.unique(np.stack([blocks, c1, c2]), axis=1).shape[1]
             if cells != self.n or not np.array_equal(n1 * n2, sizes.astype(float)):
                 return None
+        # Blocks of one shape (n1, n2) share their weights, so each term's quadratic forms
+        # are precomputed per shape and an evaluation only adds a few dense matrices.
+        shapes, shape_of_block = np.unique(np.stack([n1, n2], axis=1), axis=0, return_inverse=True)
+        shape_of_block = shape_of_block.reshape(-1)
+        if len(shapes) > 64:
+            return None
         ones = np.ones(self.n)
         obs = np.arange(self.n)
+        zc = self.Zc if self.Zc is not None else sparse.csr_matrix((self.n, 0))
 
-        def term(codes: np.ndarray) -> dict:
+        def term(codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
             levels, inverse = np.unique(codes, return_inverse=True)
             smat = sparse.csr_matrix((ones, (inverse, obs)), shape=(len(levels), self.n))
-            cell_block = np.zeros(len(levels), dtype=np.int64)
-            cell_block[inverse] = blocks
-            return {
-                "S": smat,
-                "block": cell_block,
-                "SXY": smat @ self.XY,
-                "SZ": (smat @ self.Zc).tocsr() if self.Zc is not None else None,
-            }
+            cell_shape = np.zeros(len(levels), dtype=np.int64)
+            cell_shape[inverse] = shape_of_block[blocks]
+            sxy, sz = smat @ self.XY, (smat @ zc).tocsr()
+            per_shape = []
+            for shape in range(len(shapes)):
+                rows = np.flatnonzero(cell_shape == shape)
+                sub_xy, sub_z = sxy[rows], sz[rows]
+                per_shape.append(
+                    (sub_xy.T @ sub_xy, (sub_z.T @ sub_xy), (sub_z.T @ sub_z).toarray())
+                )
+            return per_shape
 
-        structure = {
-            "n1": n1,
-            "n2": n2,
-            "block": term(nested_codes[block_pos]),
+        return {
+            "shapes": shapes,
+            "count": np.bincount(shape_of_block, minlength=len(shapes)).astype(float),
             "pos": [block_pos, *others],
-            "cells": [term(nested_codes[i]) for i in others],
+            "terms": [term(nested_codes[i]) for i in [block_pos, *others]],
+            "xx": self.XY.T @ self.XY,
+            "zx": zc.T @ self.XY,
+            "zz": (zc.T @ zc).toarray(),
         }
-        if self.Zc is not None:
-            self.ZtZ = (self.Zc.T @ self.Zc).toarray()
-        return structure
 
     def _build_blocks(self, sizes: np.ndarray, nested_codes: list[np.ndarray]) -> None:
         """Dense per-block indicator structure for designs with several nested factors."""
@@ -169,12 +178,12 @@ class _Design:
         self.indices = np.concatenate(indices)
         self.indptr = np.concatenate([[0], np.cumsum(np.concatenate(row_len))])
 
-    def _apply_ainv(self, theta_nested: np.ndarray):
-        """(log|A|, v -> A^-1 v, Zc' A^-1 Zc) for the nested part at theta."""
+    def _nested_grams(self, theta_nested: np.ndarray):
+        """log|A| and the quadratic forms [1 y]'A^-1[1 y], Zc'A^-1[1 y], Zc'A^-1 Zc."""
+        if self.spectral is not None:
+            return self._spectral_grams(theta_nested)
         from scipy import sparse
 
-        if self.spectral is not None:
-            return self._spectral_ainv(theta_nested)
         data, logdet = [], 0.0
         for m, s, same in self.groups:
             a = np.broadcast_to(np.eye(s), (m, s, s)).copy()
@@ -183,64 +192,55 @@ class _Design:
             logdet += float(np.linalg.slogdet(a)[1].sum())
             data.append(np.linalg.inv(a).reshape(-1))
         b = sparse.csr_matrix((np.concatenate(data), self.indices, self.indptr), (self.n, self.n))
+        bxy = b @ self.XY
+        if self.Zc is None:
+            return logdet, self.XY.T @ bxy, None, None
+        return logdet, self.XY.T @ bxy, self.Zc.T @ bxy, (self.Zc.T @ (b @ self.Zc)).toarray()
 
-        def apply_b(v: np.ndarray) -> np.ndarray:
-            return b @ v
-
-        def gram_b() -> np.ndarray:
-            return (self.Zc.T @ (b @ self.Zc)).toarray()
-
-        return logdet, apply_b, gram_b
-
-    def _spectral_ainv(self, theta_nested: np.ndarray):
+    def _spectral_grams(self, theta_nested: np.ndarray):
         sp = self.spectral
-        t = np.zeros(3)
-        t[: len(theta_nested)] = [theta_nested[i] for i in sp["pos"]]
-        t2 = t * t
-        n1, n2 = sp["n1"], sp["n2"]
+        t2 = np.zeros(3)
+        t2[: len(theta_nested)] = [theta_nested[i] ** 2 for i in sp["pos"]]
+        n1, n2 = sp["shapes"][:, 0], sp["shapes"][:, 1]
         lam0 = 1.0 + t2[0] * n1 * n2 + t2[1] * n2 + t2[2] * n1
         lam1 = 1.0 + t2[1] * n2
         lam2 = 1.0 + t2[2] * n1
-        logdet = float((np.log(lam0) + (n1 - 1) * np.log(lam1) + (n2 - 1) * np.log(lam2)).sum())
-        # Weights of the averaging operators (averaging = sum / cell size).
-        terms = [(sp["block"], (1.0 - 1.0 / lam1 - 1.0 / lam2 + 1.0 / lam0) / (n1 * n2))]
-        if sp["cells"]:
-            terms.append((sp["cells"][0], (1.0 / lam1 - 1.0) / n2))
-            terms.append((sp["cells"][1], (1.0 / lam2 - 1.0) / n1))
+        logdet = float(
+            (sp["count"] * (np.log(lam0) + (n1 - 1) * np.log(lam1) + (n2 - 1) * np.log(lam2))).sum()
+        )
+        # Weights of the within-cell sums, per block shape (averaging = sum / cell size).
+        if len(sp["terms"]) == 1:
+            weights = [(1.0 / lam0 - 1.0) / (n1 * n2)]
         else:
-            terms = [(sp["block"], (1.0 / lam0 - 1.0) / (n1 * n2))]
-        weighted = [(tm, w[tm["block"]]) for tm, w in terms]
-
-        def apply(v: np.ndarray) -> np.ndarray:
-            out = v.copy()
-            for tm, w in weighted:
-                out += tm["S"].T @ (w[:, None] * (tm["S"] @ v))
-            return out
-
-        def gram() -> np.ndarray:
-            g = self.ZtZ.copy()
-            for tm, w in weighted:
-                g += (tm["SZ"].T @ tm["SZ"].multiply(w[:, None])).toarray()
-            return g
-
-        return logdet, apply, gram
+            weights = [
+                (1.0 - 1.0 / lam1 - 1.0 / lam2 + 1.0 / lam0) / (n1 * n2),
+                (1.0 / lam1 - 1.0) / n2,
+                (1.0 / lam2 - 1.0) / n1,
+            ]
+        xx, zx, zz = sp["xx"].copy(), sp["zx"].copy(), sp["zz"].copy()
+        for per_shape, w in zip(sp["terms"], weights, strict=True):
+            for (g_xx, g_zx, g_zz), w_shape in zip(per_shape, w, strict=True):
+                xx += w_shape * g_xx
+                zx += w_shape * g_zx
+                zz += w_shape * g_zz
+        if self.Zc is None:
+            return logdet, xx, None, None
+        return logdet, xx, zx, zz
 
     def deviance(self, theta: np.ndarray) -> tuple[float, float, float]:
         """Profiled REML deviance, the residual variance and the intercept at theta."""
         from scipy.linalg import solve_triangular
 
         k = len(self.nested)
-        logdet, apply, gram_fn = self._apply_ainv(theta[:k])
-        bxy = apply(self.XY)  # A^-1 [1 y]
-        gram = self.XY.T @ bxy  # [1 y]' A^-1 [1 y]
+        logdet, gram, zx, zz = self._nested_grams(theta[:k])
         if self.Zc is not None:
             lam = np.empty(self.qc)
             for t, sl in zip(theta[k:], self.crossed_slices, strict=True):
                 lam[sl] = t
-            mmat = np.eye(self.qc) + lam[:, None] * gram_fn() * lam[None, :]
+            mmat = np.eye(self.qc) + lam[:, None] * zz * lam[None, :]
             chol = np.linalg.cholesky(mmat)
             logdet += 2.0 * float(np.log(np.diag(chol)).sum())
-            sol = solve_triangular(chol, lam[:, None] * (self.Zc.T @ bxy), lower=True)
+            sol = solve_triangular(chol, lam[:, None] * zx, lower=True)
             gram = gram - sol.T @ sol
         xhx, xhy, yhy = gram[0, 0], gram[0, 1], gram[1, 1]
         beta = xhy / xhx
