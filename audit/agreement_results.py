@@ -59,6 +59,7 @@ LABELS = {
     "krippendorff_alpha_nominal": "Krippendorff's α (nominal)",
     "krippendorff_alpha_ordinal": "Krippendorff's α (ordinal)",
     "krippendorff_alpha_interval": "Krippendorff's α (interval)",
+    "krippendorff_alpha_ratio": "Krippendorff's α (ratio)",
 }
 MAX_DISAGREEMENTS = 25
 # A coder pair gets bootstrap intervals only from this many shared items on: resampling
@@ -283,8 +284,9 @@ def results_csv_rows(results: Mapping[str, Any]) -> Iterable[list[Any]]:
     """Long-form rows: scope (dimension | pair | condition), group, dimension, coefficient."""
     for dim in results.get("dimensions", []):
         for name in COEFFICIENTS:
+            # .get: snapshots written before a coefficient existed lack its key.
             ci = dim["ci"].get(name) or [None, None]
-            yield ["dimension", "all", dim["code"], name, dim[name], *ci, dim["n_items"]]
+            yield ["dimension", "all", dim["code"], name, dim.get(name), *ci, dim["n_items"]]
     for pair in results.get("pairs", []):
         for code, entry in pair["dimensions"].items():
             for name, value in entry["values"].items():
