@@ -387,6 +387,15 @@ def two_way_anova(
     dm, ds = _dummies(models, model_levels), _dummies(scaffolds, scaffold_levels)
     interaction = np.einsum("ni,nj->nij", dm, ds).reshape(len(y), -1)
     rss_full, rank_full = _fit(y, np.hstack([ones, dm, ds, interaction]))
+    rss_main, rank_main = _fit(y, np.hstack([ones, dm, ds]))
+    rss_scaffold, rank_scaffold = _fit(y, np.hstack([ones, ds]))
+    rss_model, rank_model = _fit(y, np.hstack([ones, dm]))
+    comparisons = {
+        "model": (rss_scaffold - rss_main, rank_main - rank_scaffold),
+        "scaffold": (rss_model - rss_main, rank_main - rank_model),
+        "model:scaffold": (rss_main - rss_full, rank_full - rank_main),
+    }
+    dfs.update({name: df for name, (_, df) in comparisons.items()})
     df_resid = len(y) - rank_full
     if df_resid <= 0:
         notes.append("no residual degrees of freedom (one observation per cell)")
@@ -398,14 +407,6 @@ def two_way_anova(
         notes.append("no residual variance: F is undefined (infinite)")
         return undefined("; ".join(notes), df_resid)
 
-    rss_main, rank_main = _fit(y, np.hstack([ones, dm, ds]))
-    rss_scaffold, rank_scaffold = _fit(y, np.hstack([ones, ds]))
-    rss_model, rank_model = _fit(y, np.hstack([ones, dm]))
-    comparisons = {
-        "model": (rss_scaffold - rss_main, rank_main - rank_scaffold),
-        "scaffold": (rss_model - rss_main, rank_main - rank_model),
-        "model:scaffold": (rss_main - rss_full, rank_full - rank_main),
-    }
     mse = rss_full / df_resid
     terms = {}
     for name in TWO_WAY_TERMS:
