@@ -28,6 +28,14 @@ def test_lead_sees_dashboard_and_efficacy_charts(page, transactional_db, setting
     assert page.locator("#history svg.chart").count() == 1
     assert "Cohen's κ" in page.inner_text("#agreement-table thead")
     page.screenshot(path=str(screenshot_dir / "audit-agreement.png"), full_page=True)
+    # Per condition: kappa and AC1 each under its own name, then the heatmap view.
+    first = page.locator("#condition-table tbody td.coef-cell").first
+    assert "κ" in first.inner_text() and "AC1" in first.inner_text()
+    page.click("#conditions nav.view-switch a:has-text('Heatmap')")
+    page.wait_for_selector("#heatmap-cohen_kappa")
+    assert page.locator("#heatmap-cohen_kappa tbody tr").count() == 12
+    assert page.locator("#heatmap-gwet_ac1 tbody td.cell").count() == 12 * 8
+    page.locator("#conditions").screenshot(path=str(screenshot_dir / "audit-condition-heatmap.png"))
 
     page.click("nav.tabs a:has-text('Analysis')")
     page.click("a:has-text('Open scaffold efficacy')")
