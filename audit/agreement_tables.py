@@ -3,7 +3,7 @@
 No database access and no Django: the view passes ``results["pairs"]`` or
 ``results["conditions"]`` (see ``agreement_results``) and renders what comes back.
 
-Every cell shows Cohen's kappa and Gwet's AC1, each under its own name. A coefficient that
+Cohen's kappa and Gwet's AC1 each get their own line (table) or map (heatmap). A coefficient that
 is undefined shows "—" and a numbered note with the reason (e.g. kappa is 0/0 when both
 coders put every item in one category, or a condition's items were coded by more than two
 coders). The reason comes from the snapshot's ``reasons``; snapshots written before those
@@ -106,17 +106,23 @@ def _label(entry: Mapping[str, Any]) -> str:
 
 
 def coefficient_table(entries: Sequence[Mapping[str, Any]], codes: Sequence[str]) -> dict[str, Any]:
-    """Rows of (label, n_items, cells); each cell lists kappa and AC1 for one dimension."""
+    """Rows of (label, n_items, lines): one line per cell coefficient, one cell per dimension."""
     notes = Notes()
     rows = []
     for entry in entries:
-        cells = []
-        for code in codes:
-            dim = entry["dimensions"].get(code) or {}
-            cells.append(
-                [_coefficient(dim, name, short, notes) for name, short in CELL_COEFFICIENTS]
-            )
-        rows.append({"label": _label(entry), "n_items": entry["n_items"], "cells": cells})
+        lines = [
+            {
+                "name": name,
+                "short": short,
+                "label": LABELS[name],
+                "cells": [
+                    _coefficient(entry["dimensions"].get(code) or {}, name, short, notes)
+                    for code in codes
+                ],
+            }
+            for name, short in CELL_COEFFICIENTS
+        ]
+        rows.append({"label": _label(entry), "n_items": entry["n_items"], "lines": lines})
     return {"rows": rows, "notes": notes.items()}
 
 

@@ -33,15 +33,18 @@ def results() -> dict:
 def test_each_coefficient_under_its_own_name_with_reasons(results):
     table = coefficient_table(results["conditions"], ["D1", "D2"])
     a, b = table["rows"]
-    kappa, ac1 = a["cells"][0]  # M1 · C1, D1: both coders always 2
-    assert (kappa["short"], ac1["short"]) == ("κ", "AC1")
+    kappa_line, ac1_line = a["lines"]
+    assert (kappa_line["short"], ac1_line["short"]) == ("κ", "AC1")
+    assert kappa_line["label"] == "Cohen's κ" and ac1_line["label"] == "Gwet's AC1"
+    kappa, ac1 = kappa_line["cells"][0], ac1_line["cells"][0]  # M1 · C1, D1: always 2
     assert kappa["value"] is None and ac1["value"] == 1.0  # AC1 is not shown as kappa
     assert "chance agreement is 1" in kappa["reason"] and kappa["reason"].startswith("Cohen's κ")
-    kappa_b = b["cells"][1][0]
+    kappa_b = b["lines"][0]["cells"][1]
     assert kappa_b["value"] is None and "exactly two coders" in kappa_b["reason"]
     notes = {n["n"]: n["text"] for n in table["notes"]}
     assert notes[kappa["note"]] == kappa["reason"] and notes[kappa_b["note"]] == kappa_b["reason"]
-    assert a["cells"][1][0]["value"] is not None and a["cells"][1][0]["note"] is None
+    defined = kappa_line["cells"][1]
+    assert defined["value"] is not None and defined["note"] is None
 
 
 def test_snapshots_without_reasons_fall_back_on_warnings(results):

@@ -286,11 +286,14 @@ def test_condition_table_names_each_coefficient_and_why_kappa_is_undefined(unbli
     entry = next(c for c in conditions if c["condition"] == condition)["dimensions"][code]
     reason = entry["reasons"]["cohen_kappa"]
     assert escape(f"Cohen's κ undefined: {reason}") in table
-    cells = re.findall(r'<td class="num coef-cell">(.*?)</td>', table, re.S)
-    assert len(cells) == 12 * 8
-    kappa_label = 'title="' + escape("Cohen's κ") + '">κ</abbr>'
-    assert all(kappa_label in c and ">AC1</abbr>" in c for c in cells)
-    assert table.count('class="undefined"') == len(undefined)
+    cells = re.findall(r'<td class="num coef-cell" data-coefficient="(\w+)">(.*?)</td>', table)
+    assert len(cells) == 12 * 8 * 2
+    assert [name for name, _ in cells[:16]] == ["cohen_kappa"] * 8 + ["gwet_ac1"] * 8
+    assert table.count('<abbr title="' + escape("Cohen's κ") + '">κ</abbr>') == 12
+    assert table.count('<abbr title="' + escape("Gwet's AC1") + '">AC1</abbr>') == 12
+    kappa_cells = [text for name, text in cells if name == "cohen_kappa"]
+    assert sum('class="undefined"' in text for text in kappa_cells) == len(undefined)
+    assert all('class="undefined"' not in text for name, text in cells if name == "gwet_ac1")
 
     heat = _section(client.get(url, {"conditions": "heatmap"}).content.decode(), "conditions")
     assert 'id="heatmap-cohen_kappa"' in heat and 'id="heatmap-gwet_ac1"' in heat
