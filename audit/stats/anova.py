@@ -194,22 +194,19 @@ def one_way(groups: Mapping[str, Sequence[float]]) -> OneWayResult:
     run over the k scaffolds that have values (df from those), and the note names the
     missing ones; its mean is None and its n 0.
     """
+    from scipy import stats  # heavy: loaded only when an analysis runs
+
     arrays = {name: np.asarray(values, dtype=float) for name, values in groups.items()}
     means = {name: (_clean(a.mean()) if a.size else None) for name, a in arrays.items()}
     counts = {name: int(a.size) for name, a in arrays.items()}
     missing = [name for name, a in arrays.items() if a.size == 0]
     present = {name: a for name, a in arrays.items() if a.size}
-    missing_note = (
-        f"no observations for scaffold{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
-        if missing
-        else None
-    )
+    plural = "s" if len(missing) > 1 else ""
+    missing_note = f"no observations for scaffold{plural} {', '.join(missing)}" if missing else None
     empty = OneWayResult(None, None, None, None, None, None, None, means, counts)
     if len(present) < 2:
-        empty.note = "; ".join(
-            filter(
-                None, ["fewer than 2 scaffolds with observations: nothing to compare", missing_note]
-            )
+        empty.note = _join(
+            "fewer than 2 scaffolds with observations: nothing to compare", missing_note
         )
         return empty
 
@@ -347,13 +344,11 @@ def two_way_anova(
       SS(scaffold) = RSS(model) - RSS(model + scaffold)
       SS(model:scaffold) = RSS(model + scaffold) - RSS(full),
     each df the difference in rank of the two designs. An empty model x scaffold cell
-    (a model that did not run a scaffold) aliases one interaction column; like lm/car the
-    fit drops it, so the interaction has (a-1)(b-1) minus that many df, and the note
-    names the empty cells. (statsmodels' `anova_lm(typ=2)` tests a rank-deficient design
-    through a pseudo-inverse and gets the main effects wrong, so the tests compare with
-    its nested-model form `anova_lm(reduced, larger, full)`.)
-    Designs with nothing to test (a single model or scaffold, no residual degrees of
-    freedom, no variance) give None statistics and a note saying why.
+    aliases an interaction column; as lm/car the fit drops it (df (a-1)(b-1) minus the
+    aliased) and the note names the cell. statsmodels' `anova_lm(typ=2)` gets the main
+    effects of such a design wrong (pseudo-inverse Wald tests); the tests use its
+    nested-model form. Nothing to test (one model or scaffold, no residual df, no
+    variance): None statistics and a note saying why.
     """
     from scipy import stats  # heavy: loaded only when an analysis runs
 
