@@ -105,10 +105,11 @@ def access_item(user: UserLike, public_code: str, roles: Iterable[str] = RECONCI
 
 
 def access_pending_upload(user: UserLike, study: Study, token: str) -> PendingUpload:
-    """A staged upload of ``study`` (the caller has checked the lead role), else 404."""
+    """The user's own staged upload for ``study`` (the caller has checked the lead role),
+    else 404: a preview shows condition values from the file, so only its uploader sees it."""
     if not user.is_authenticated or not isinstance(token, str) or len(token) > 32:
         raise Http404("No such upload.")
-    upload = PendingUpload.objects.filter(study=study, token=token).first()
+    upload = PendingUpload.objects.filter(study=study, token=token, created_by=user).first()
     if upload is None:
         raise Http404("No such upload.")
     return upload

@@ -12,7 +12,7 @@ import hmac
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Min, Prefetch, Q
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, Q
 
 from .models import Assignment, Dimension, Item, Reconciliation, Score, Study
 
@@ -142,15 +142,25 @@ def agreed_cells(study: Study) -> list[tuple[int, int, int]]:
 
 
 def auto_agree_pending(*, study: Study) -> int:
-    """Unanimous (item, dimension) cells without a decision yet: what "Run auto-agree" would
-    add. Usually 0, since the last submit of an item records its agreed cells."""
-    cells = agreed_cells(study)
-    if not cells:
-        return 0
-    decided = set(
-        Reconciliation.objects.filter(item__study=study).values_list("item_id", "dimension_id")
+    """Unanimous (item, dimension) cells of fully coded items without a decision yet: what
+    "Run auto-agree" would add. Usually 0, since an item's last submit records its agreed
+    cells. One query. (Submitted first passes score every dimension, so two or more equal
+    values on a fully coded item are all of its coders' values.)"""
+    decided = Reconciliation.objects.filter(
+        item_id=OuterRef("assignment__item_id"), dimension_id=OuterRef("dimension_id")
     )
-    return sum(1 for item_id, dim_id, _value in cells if (item_id, dim_id) not in decided)
+    return (
+        Score.objects.filter(
+            assignment__item__in=_complete_item_ids(study),
+            assignment__status=Assignment.Status.SUBMITTED,
+            value__isnull=False,
+        )
+        .exclude(Exists(decided))
+        .values("assignment__item_id", "dimension_id")
+        .annotate(n=Count("pk"), lo=Min("value"), hi=Max("value"))
+        .filter(n__gte=2, lo=F("hi"))
+        .count()
+    )
 
 
 def reconcile_next_code(*, study: Study, after: str = "") -> str | None:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from coding.condition_keys import parse_condition_keys
 from coding.import_preview import errors_in_row_order, import_preview
 from coding.importing import parse_import
-from coding.models import ConditionKey, Event, Item, PendingUpload
+from coding.models import ConditionKey, Event, Item, Membership, PendingUpload
 from coding.services import (
     ImportRejected,
     ServiceError,
@@ -21,6 +21,7 @@ from coding.services import (
     upload_stage,
 )
 from tests.coding.conftest import as_jsonl, make_records
+from tests.factories import MembershipFactory, UserFactory
 
 
 def _upload(client, study, records, name="items.jsonl"):
@@ -230,3 +231,17 @@ def test_condition_key_is_fixed_once_the_study_opens(personas, client):
         upload_stage(
             study=p.study, kind="key", raw=_key_csv(["t-0000,full,C9"]), filename="k.csv", by=p.lead
         )
+
+
+def test_only_the_uploader_sees_a_preview(personas, client):
+    p = personas
+    second_lead = UserFactory(username="second_lead")
+    MembershipFactory(study=p.study, user=second_lead, role=Membership.Role.LEAD)
+    staged = upload_stage(
+        study=p.study, kind="items", raw=as_jsonl(make_records(2)), filename="a.jsonl", by=p.lead
+    )
+    client.force_login(second_lead)
+    url = reverse("coding:study-import-preview", args=[p.study.pk, staged.token])
+    assert client.get(url).status_code == 404
+    client.force_login(p.lead)
+    assert client.get(url).status_code == 200

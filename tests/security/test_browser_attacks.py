@@ -32,6 +32,7 @@ from coding.services import (
     study_lock,
     study_open,
     study_unblind,
+    upload_stage,
 )
 from tests.conftest import browser_login
 from tests.factories import StudyFactory, make_personas
@@ -185,6 +186,14 @@ def build_hostile() -> Hostile:
         model_evidence=LONG,
         benchmarks=[benchmark],
     )
+    # A staged import: its preview shows the file's values (ids, conditions, text).
+    staged = upload_stage(
+        study=p.study,
+        kind="items",
+        raw="\n".join(json.dumps(r) for r in hostile_records(3, "s")).encode(),
+        filename=f"{TINY}.jsonl",
+        by=p.lead,
+    )
     world = World(
         p=p,
         study=p.study,
@@ -196,6 +205,7 @@ def build_hostile() -> Hostile:
         endpoint=run.endpoints.order_by("pk").first(),
         benchmark=benchmark,
         rubric=rubric,
+        upload_token=staged.token,
     )
     q = quote(SHORT, safe="")
     extra = [
@@ -220,6 +230,7 @@ MUST_SHOW = {
     "coding:study-detail",
     "coding:study-events",
     "coding:rubric-list",
+    "coding:study-import-preview",
     "coding:condition-key",
     "audit:agreement",
     "audit:benchmark-list",
