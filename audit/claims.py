@@ -268,7 +268,9 @@ def claim_report_build(*, study: Study, by) -> dict[str, Any]:
             if snapshot
             else None
         ),
-        "run_cards": _run_cards(study, keys) if (unblinded or not documents_only) else [],
+        # Run cards name models, endpoints and scaffold hashes: condition data. They come
+        # only with the key, read through the door (``key_metadata_read``) after unblinding.
+        "run_cards": _run_cards(study, keys) if keys is not None else [],
     }
 
 

@@ -118,7 +118,13 @@ def test_efficacy_page_equals_scaffold_efficacy(unblinded, client):
         assert f"<h2>{model}</h2>" in html
     event = Event.objects.get(verb="key_view")
     assert event.actor == p.lead
-    assert event.payload == {"reason": "analysis", "purpose": "scaffold efficacy", "rows": 192}
+    assert event.payload == {
+        "reason": "analysis",
+        "purpose": "scaffold efficacy",
+        "what": "conditions of reconciled values",
+        "role": "lead",
+        "blinded": False,
+    }
     body = json.loads(
         client.get(reverse("audit:scaffold-efficacy-json", args=[p.study.pk])).content
     )
