@@ -22,6 +22,7 @@ from coding.services import (
 from . import selectors, tasks
 from .agreement_results import VERSION, build_results
 from .models import AgreementSnapshot, Benchmark, ClaimStatement
+from .registry import benchmark_create, benchmark_update  # noqa: F401 - the registry's writes
 
 N_BOOT = 1000
 # Agreement on a closed study is final: computed exactly rather than left to the worker.
@@ -143,35 +144,6 @@ def _refresh_request(study: Study) -> bool:
         log.warning("agreement snapshot not queued for study %s", study.pk, exc_info=True)
         return False
     return not tasks.publishing_paused()
-
-
-def benchmark_create(*, by, **fields: Any) -> Benchmark:
-    """Add a benchmark to the registry (names are unique, case-insensitively)."""
-    name = (fields.get("name") or "").strip()
-    if not name:
-        raise ServiceError("The benchmark needs a name.")
-    if Benchmark.objects.filter(name__iexact=name).exists():
-        raise ServiceError(f"{name!r} is already in the registry.")
-    fields["name"] = name[:200]
-    with transaction.atomic():
-        benchmark = Benchmark.objects.create(created_by=by, builtin=False, **fields)
-        event_record(verb="benchmark_add", actor=by, target=benchmark.name)
-    return benchmark
-
-
-def benchmark_update(*, benchmark: Benchmark, by, **fields: Any) -> Benchmark:
-    """Edit a registry entry (description, citation, claim level...)."""
-    name = (fields.get("name") or benchmark.name).strip()
-    if Benchmark.objects.filter(name__iexact=name).exclude(pk=benchmark.pk).exists():
-        raise ServiceError(f"{name!r} is already in the registry.")
-    fields["name"] = name[:200]
-    with transaction.atomic():
-        Benchmark.objects.filter(pk=benchmark.pk).update(**fields)
-        event_record(
-            verb="benchmark_edit", actor=by, target=name, payload={"fields": sorted(fields)}
-        )
-    benchmark.refresh_from_db()
-    return benchmark
 
 
 def _document_text(benchmark: Benchmark) -> str:

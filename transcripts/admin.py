@@ -35,6 +35,8 @@ class DoorAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id))
         run = self.run_of(obj) if obj is not None else None
+        if request.method == "POST" and _sealed_study(run) is not None:
+            return super().change_view(request, object_id, form_url, extra_context)  # 403
         if run is not None and run.study_id is not None:
             refused = door_page(request, study=run.study, what=f"admin: {self.what} {obj.pk}")
             if refused is not None:
@@ -92,7 +94,15 @@ class GenerationRunAdmin(DoorAdmin):
 @admin.register(Transcript)
 class TranscriptAdmin(DoorAdmin):
     what = "transcript"
-    list_display = ("id", "run_id", "model", "scaffold_code", "prompt_code", "state", "attempts")
+    list_display = (
+        "id",
+        "run_id",
+        "endpoint_model",
+        "scaffold_code",
+        "prompt_code",
+        "state",
+        "attempts",
+    )
     list_filter = ("state",)
     list_select_related = ("run__study", "endpoint", "scaffold", "prompt")
     raw_id_fields = ("run", "item")
@@ -105,7 +115,7 @@ class TranscriptAdmin(DoorAdmin):
         return SEALED if _sealed_study(obj.run) else value
 
     @admin.display(description="Model")
-    def model(self, obj: Transcript) -> str:
+    def endpoint_model(self, obj: Transcript) -> str:
         return self._cell(obj, obj.endpoint.model)
 
     @admin.display(description="Scaffold")

@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coding', '0002_alignment_rubric'),
+        ("coding", "0002_alignment_rubric"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='membership',
-            name='role',
-            field=models.CharField(choices=[('lead', 'Lead'), ('coder', 'Coder'), ('adjudicator', 'Adjudicator'), ('operator', 'Generation operator')], max_length=12),
+            model_name="membership",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("lead", "Lead"),
+                    ("coder", "Coder"),
+                    ("adjudicator", "Adjudicator"),
+                    ("operator", "Generation operator"),
+                ],
+                max_length=12,
+            ),
         ),
     ]
