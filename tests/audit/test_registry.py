@@ -17,7 +17,6 @@ from django.urls import reverse
 from audit.claims import claim_report_build, claim_report_markdown
 from audit.models import Benchmark, BenchmarkProposal, BenchmarkVersion
 from audit.registry import (
-    benchmark_copy,
     benchmark_create,
     benchmark_propose,
     benchmark_update,
@@ -154,6 +153,8 @@ def test_reports_and_matrices_state_the_registry_version(personas, client):
     text = claim_report_markdown(report)
     assert f"registry revision {revision}" in text and "Common Ground (citation unverified)" in text
     client.force_login(personas.lead)
+    page = client.get(reverse("audit:claim-report", args=[study.pk])).content.decode()
+    assert f"registry revision {revision}" in page
     html = client.get(reverse("audit:audit-matrix", args=[study.pk])).content.decode()
     assert f'id="registry-revision">{revision}<' in html
     matrix = html[html.index('id="audit-matrix"') :]

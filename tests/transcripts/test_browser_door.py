@@ -48,6 +48,7 @@ def test_operator_opens_the_run_with_a_reason_and_the_lead_sees_it(
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     p = make_personas()
     add_operator(p)  # an operator of the lab's existing study may generate
+    page.set_default_timeout(30_000)  # a shared, loaded machine: wait longer, assert the same
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
@@ -77,8 +78,16 @@ def test_operator_opens_the_run_with_a_reason_and_the_lead_sees_it(
     page.wait_for_selector("[data-run-status=finished]")
     page.click("a.btn:has-text('Transcripts')")  # the stated reason covers this page too
     assert page.locator("tbody tr").count() == 4
+    page.goto(f"{page.base}/")
+    page.screenshot(path=str(screenshot_dir / "door-operator-home.png"), full_page=True)
+    page.click("a:has-text('Operator page')")
+    page.fill("#id_reason", "Checking the balance of conditions")
+    page.click("button:has-text('Open the key (recorded)')")
+    page.wait_for_selector("table.table tbody tr")
+    assert "borealis-70b" in page.inner_text("main")
+    page.screenshot(path=str(screenshot_dir / "door-operator-key.png"), full_page=True)
     views = Event.objects.filter(verb="key_view", actor=operator)
-    assert views.count() == 2
+    assert views.count() == 3
 
     page.context.clear_cookies()
     browser_login(page, "lead")
@@ -86,7 +95,7 @@ def test_operator_opens_the_run_with_a_reason_and_the_lead_sees_it(
     page.goto(f"{page.base}/studies/{study.pk}/")
     page.wait_for_selector("#key-views")
     text = page.inner_text("#key-views")
-    assert "2 recorded" in text and "Two cells failed" in text and "operator" in text
+    assert "3 recorded" in text and "Two cells failed" in text and "operator" in text
     page.screenshot(path=str(screenshot_dir / "door-study-overview-key-views.png"), full_page=True)
     response = page.goto(f"{page.base}/transcripts/runs/{run.pk}/transcripts/")
     assert response.status == 404  # not the lead's run: it does not exist for them
