@@ -15,9 +15,7 @@ from tests.factories import make_admin, make_personas
 pytestmark = pytest.mark.browser
 
 
-def test_registry_copy_propose_accept_and_matrix(
-    page, transactional_db, settings, screenshot_dir
-):
+def test_registry_copy_propose_accept_and_matrix(page, transactional_db, settings, screenshot_dir):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     p = make_personas()
     make_admin()
