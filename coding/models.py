@@ -116,6 +116,9 @@ class Membership(models.Model):
         LEAD = "lead", "Lead"
         CODER = "coder", "Coder"
         ADJUDICATOR = "adjudicator", "Adjudicator"
+        # Runs generation and may read the conditions (each read logged) so that the
+        # lead and adjudicator can stay blind; never codes or reconciles.
+        OPERATOR = "operator", "Generation operator"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_lead
+from . import views, views_lead, views_operator
 from .urls_import import urlpatterns as import_patterns
 from .urls_reconcile import urlpatterns as reconcile_patterns
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:study_id>/open/", views_lead.study_open_view, name="study-open"),
     path("<int:study_id>/design-matrix.csv", views_lead.design_matrix, name="design-matrix"),
     path("<int:study_id>/events/", views_lead.study_events, name="study-events"),
+    path("<int:study_id>/operator/", views_operator.study_operator, name="study-operator"),
     path("<int:study_id>/queue/", views.queue, name="queue"),
     path("<int:study_id>/next/", views.next_item, name="next-item"),
     path("<int:study_id>/items/<str:code>/", views.code_item, name="code-item"),

@@ -25,6 +25,7 @@ from .services import (
     study_create,
     study_open,
 )
+from .views_operator import key_views_context
 
 
 def can_create_studies(user) -> bool:
@@ -71,6 +72,7 @@ def study_detail(request: HttpRequest, study_id: int) -> HttpResponse:
         redactions=selectors.redaction_summary(study=study),
         coders=study.memberships.filter(role=Membership.Role.CODER).count(),
     )
+    ctx.update(key_views_context(study))
     return render(request, "coding/study_detail.html", ctx)
 
 

@@ -30,9 +30,18 @@ from coding.services import (
     upload_stage,
 )
 from tests.coding.conftest import as_jsonl, full_values, make_records
-from tests.factories import Personas, make_personas
+from tests.factories import Personas, add_operator, make_personas
 
-PERSONAS = ("anonymous", "outsider", "coder_a", "coder_b", "adjudicator", "lead", "other_lead")
+PERSONAS = (
+    "anonymous",
+    "outsider",
+    "coder_a",
+    "coder_b",
+    "adjudicator",
+    "lead",
+    "other_lead",
+    "operator",  # generation operator of the open study
+)
 
 
 @pytest.fixture(autouse=True)
@@ -121,6 +130,7 @@ class World:
             "run_id": self.run.pk,
             "transcript_id": self.transcript.pk,
             "endpoint_id": self.endpoint.pk,
+            "proposal_id": self.extra["proposal"].pk if "proposal" in self.extra else 0,
             "kind": "long",
             "token": self.upload_token,
         }
@@ -136,10 +146,13 @@ class World:
 
 
 def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
+    from audit.registry import benchmark_propose
     from audit.services import benchmark_create
     from transcripts.demo import generate_demo_run
 
     p = p or make_personas()
+    if not hasattr(p, "operator"):
+        p.operator = add_operator(p)
     items_import(study=p.study, records=make_records(n_items), by=p.lead)
     study_open(study=p.study, by=p.lead)
     p.study.refresh_from_db()
@@ -157,6 +170,9 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
         filename="staged.jsonl",
         by=p.lead,
     )
+    proposal = benchmark_propose(
+        benchmark=benchmark, by=p.other_lead, note="A source.", description="Proposed."
+    )
     return World(
         p=p,
         study=p.study,
@@ -169,6 +185,7 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
         benchmark=benchmark,
         rubric=p.study.rubric,
         upload_token=staged.token,
+        extra={"proposal": proposal},
     )
 
 

@@ -59,6 +59,7 @@ LEAD = {"lead": 200}
 CODERS = {"coder_a": 200, "coder_b": 200}  # k = 2 with two coders: every item is theirs
 RECONCILERS = {"adjudicator": 200, "lead": 200}
 CREATORS = {"lead": 200, "other_lead": 200}  # leads of any study (and staff)
+GENERATORS = CREATORS | {"operator": 200}  # generation: leads and operators of any study
 
 Body = Callable[[World, str], dict[str, Any]]
 
@@ -140,6 +141,7 @@ EXPECTED: dict[str, Row] = {
     "coding:study-open": Row(post_only(), post=only(lead=302)),  # already open: message
     "coding:design-matrix": Row(only(**LEAD)),
     "coding:study-events": Row(only(**LEAD)),
+    "coding:study-operator": Row(only(operator=200)),
     # --- coding: coders --------------------------------------------------------------------
     "coding:queue": Row(only(**CODERS)),
     "coding:next-item": Row(only(coder_a=302, coder_b=302)),
@@ -175,10 +177,21 @@ EXPECTED: dict[str, Row] = {
         post=only(lead=302, other_lead=302),
         body=lambda w, p: {"name": "Matrix bench", "description": "d"},
     ),
+    # The benchmark is the lead's own entry: another lead is sent to copy or propose.
     "audit:benchmark-edit": Row(
-        only(**CREATORS),
+        only(lead=200, other_lead=302),
         post=only(lead=302, other_lead=302),
         body=lambda w, p: {"name": w.benchmark.name, "description": "edited"},
+    ),
+    "audit:benchmark-detail": Row(only(**CREATORS)),
+    "audit:benchmark-propose": Row(
+        only(**CREATORS),
+        post=only(lead=302, other_lead=302),
+        body=lambda w, p: {"name": w.benchmark.name, "description": "other", "note": "why"},
+    ),
+    "audit:benchmark-copy": Row(post_only(), post=only(lead=302, other_lead=302)),
+    "audit:proposal-decide": Row(
+        post_only(), post=only(lead=302, other_lead=302), body=lambda w, p: {"decision": "reject"}
     ),
     "audit:benchmark-audit-create": Row(
         only(**CREATORS),
@@ -209,9 +222,9 @@ EXPECTED: dict[str, Row] = {
     "audit:claim-report-md": Row(only(**LEAD)),
     "audit:claim-report-json": Row(only(**LEAD)),
     # --- transcripts (generation) ----------------------------------------------------------
-    "transcripts:run-list": Row(only(**CREATORS)),
+    "transcripts:run-list": Row(only(**GENERATORS)),
     "transcripts:run-create": Row(
-        only(**CREATORS), post=only(**CREATORS), body=lambda w, p: {"name": ""}
+        only(**GENERATORS), post=only(**GENERATORS), body=lambda w, p: {"name": ""}
     ),  # invalid form: shown again (valid runs call model APIs)
     "transcripts:run-detail": Row(only(**LEAD)),
     "transcripts:run-progress": Row(only(**LEAD)),
@@ -227,11 +240,11 @@ EXPECTED: dict[str, Row] = {
     "transcripts:run-card-json": Row(only(**LEAD)),
     "transcripts:transcript-list": Row(only(**LEAD)),
     "transcripts:transcript-detail": Row(only(**LEAD)),
-    "transcripts:endpoint-list": Row(only(**CREATORS)),
+    "transcripts:endpoint-list": Row(only(**GENERATORS)),
     "transcripts:endpoint-create": Row(
-        only(**CREATORS), post=only(**CREATORS), body=lambda w, p: {"name": ""}
+        only(**GENERATORS), post=only(**GENERATORS), body=lambda w, p: {"name": ""}
     ),  # invalid form (a valid one would resolve the host name)
-    "transcripts:library": Row(only(**CREATORS)),
+    "transcripts:library": Row(only(**GENERATORS)),
 }
 
 # Served to anyone: the OpenAPI document describes routes, not data (asserted below).
@@ -357,6 +370,7 @@ def test_outsiders_404_is_the_same_for_real_and_missing_objects(world):
         "run_id": 999_999,
         "transcript_id": 999_999,
         "endpoint_id": 999_999,
+        "proposal_id": 999_999,
         "kind": "long",
         "token": "NoSuchUploadToken",
     }
@@ -421,7 +435,7 @@ def test_schema_and_docs_describe_routes_not_data(world, persona):
 # --- API: coverage of the existing matrix, and the generation routes -------------------------
 
 ANON = "anon"  # 401 or 403, depending on the authentication class
-GEN_CREATORS = {"lead": 200, "other_lead": 200}
+GEN_CREATORS = {"lead": 200, "other_lead": 200, "operator": 200}
 
 
 def api_only(**codes: int | str) -> dict[str, int | str]:
@@ -434,17 +448,18 @@ def api_only(**codes: int | str) -> dict[str, int | str]:
 # (url name, method) -> persona -> status, for routes that test_api_matrix does not own.
 GENERATION_API: dict[tuple[str, str], dict[str, int | str]] = {
     ("api-generation-endpoints", "get"): api_only(**GEN_CREATORS),
-    ("api-generation-endpoints", "post"): api_only(lead=400, other_lead=400),  # empty body
+    ("api-generation-endpoints", "post"): api_only(lead=400, other_lead=400, operator=400),
     ("api-generation-endpoint", "get"): api_only(lead=200),
     ("api-generation-scaffolds", "get"): api_only(**GEN_CREATORS),
     ("api-generation-prompt-sets", "get"): api_only(**GEN_CREATORS),
     ("api-generation-runs", "get"): api_only(**GEN_CREATORS),
-    ("api-generation-runs", "post"): api_only(lead=400, other_lead=400),  # empty body
+    ("api-generation-runs", "post"): api_only(lead=400, other_lead=400, operator=400),
     ("api-generation-run", "get"): api_only(lead=200),
     ("api-generation-cancel", "post"): api_only(lead=400),  # finished already
     ("api-generation-resume", "post"): api_only(lead=400),  # nothing to resume
     ("api-generation-retry-failed", "post"): api_only(lead=400),  # nothing failed
-    ("api-generation-to-study", "post"): api_only(lead=400),  # empty body
+    # An empty body is enough: the study gets a neutral name and the caller leads it.
+    ("api-generation-to-study", "post"): api_only(lead=201),
     ("api-generation-card", "get"): api_only(lead=200),
     ("api-generation-card-md", "get"): api_only(lead=200),
     ("api-generation-transcripts", "get"): api_only(lead=200),
