@@ -154,13 +154,12 @@ def member_remove_view(request: HttpRequest, study_id: int, member_id: int) -> H
                 form.add_error(None, str(exc))
             else:
                 record = removal.record
-                name = membership.user.get_username()
-                text = f"Removed {name}."
+                text = f"Removed {membership.user.get_username()}."
                 if record.reassigned:
                     to = f"to {replacement.get_username()}" if replacement else "across the coders"
-                    text += f" {record.reassigned} open item(s) reassigned {to}."
+                    text += f" {_items(record.reassigned, 'open item')} reassigned {to}."
                 if record.submitted_kept:
-                    text += f" Their {record.submitted_kept} submitted item(s) stay, marked."
+                    text += f" {_items(record.submitted_kept, 'submitted item')} stay, marked."
                 messages.success(request, text)
                 return redirect("coding:study-members", study.pk)
     ctx = _lead_context(study)
@@ -173,6 +172,10 @@ def member_remove_view(request: HttpRequest, study_id: int, member_id: int) -> H
         is_self=membership.user_id == request.user.pk,
     )
     return render(request, "coding/member_remove.html", ctx, status=status)
+
+
+def _items(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 # --- the invitee's side ----------------------------------------------------------------------

@@ -175,7 +175,7 @@ def test_members_page_shows_status_last_active_and_progress(three_coders, login)
     row = body[body.index('data-member="coder_c"') :]
     row = row[: row.index("</tr>")]
     total = _mine(p.study, coder_c).count()
-    assert f"2 / {total}" in row and "1 draft saved" in row and "ago" in row
+    assert f"2 / {total}" in row and "1 draft saved" in row and "just now" in row
     never = body[body.index('data-member="coder_d"') :]
     assert "Not signed in yet" in never[: never.index("</tr>")]
 

@@ -19,6 +19,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
+from coding.invites import InviteLine
 from coding.models import Assignment, Item, Membership, Rubric, Study
 from coding.services import (
     items_import,
@@ -28,6 +29,7 @@ from coding.services import (
     study_open,
     study_unblind,
 )
+from coding.services.members import invites_create
 from tests.coding.conftest import full_values, make_records
 from tests.factories import Personas, make_personas
 
@@ -120,6 +122,9 @@ class World:
             "transcript_id": self.transcript.pk,
             "endpoint_id": self.endpoint.pk,
             "kind": "long",
+            "invite_id": self.extra["invite"].pk,
+            "member_id": self.extra["member"].pk,
+            "token": self.extra["invite_token"],
         }
 
     def user(self, persona: str):
@@ -147,7 +152,12 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     done = build_unblinded(p)
     run = generate_demo_run(lead=p.lead, n_prompts=1)
     benchmark = benchmark_create(by=p.lead, name="Security bench", description="A benchmark.")
+    issued = invites_create(
+        study=p.study, entries=[InviteLine(1, "invitee@lab.org", "coder")], by=p.lead
+    )[0]
+    member = Membership.objects.get(study=p.study, user=p.coder_a)
     return World(
+        extra={"invite": issued.invite, "invite_token": issued.token, "member": member},
         p=p,
         study=p.study,
         done=done,
