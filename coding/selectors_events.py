@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from .models import Event, MemberRemoval, Membership, Study
+from .selectors_items import without_jit
 
 PAGE_SIZE = 50
 SYSTEM = "system"
@@ -65,7 +66,11 @@ def event_page(
     size: int = PAGE_SIZE,
 ) -> EventPage:
     """Newest first. ``older_than``/``newer_than`` are event ids from a previous page."""
-    events = _filtered(study, filters)
+    with without_jit():
+        return _page(_filtered(study, filters), older_than, newer_than, size)
+
+
+def _page(events: QuerySet[Event], older_than: int | None, newer_than: int | None, size: int):
     if newer_than is not None:
         window = list(events.filter(id__gt=newer_than).order_by("id")[: size + 1])
         rows = list(reversed(window[:size]))

@@ -1,17 +1,22 @@
 """The lead's item browser: items of a study with their state, filtered and keyset-paged.
 
-One query per page whatever the study's size: each item's state comes from correlated
-subqueries (each an index lookup: assignments by item, scores by assignment,
-reconciliations by item) evaluated only for the rows the page walks, and the page walks
-the (study, public_code) index from the cursor and stops after ``size`` + 1 matches. No
-OFFSET, no count of the whole study. A filter matching few items walks further.
+One query per page, no OFFSET and no count of the whole study: the page walks the
+(study, public_code) index from the cursor and stops after ``size`` + 1 matches. Each
+item's state comes from correlated subqueries (index lookups: assignments by item, scores
+by assignment, reconciliations by item) evaluated only for the rows walked. So a page
+costs the same in a study of 500 or 20,000 items (benchmarks/item_browser_bench.py); a
+filter matching few items walks more rows per page (about size / share of matches), and
+one matching none walks the whole study once.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     CharField,
@@ -22,6 +27,7 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -86,14 +92,16 @@ def annotated_items(*, study: Study) -> QuerySet[Item]:
             n_assigned=_count(own),
             n_submitted=_count(own.filter(status=Assignment.Status.SUBMITTED)),
             n_reconciled=_count(Reconciliation.objects.filter(item=OuterRef("pk"))),
-            started=Exists(own.filter(status=Assignment.Status.OPEN, version__gt=0)),
+            # A count, not EXISTS: PostgreSQL may turn a NOT EXISTS into a hashed subplan
+            # that reads every draft of every study; a correlated count stays per item.
+            n_started=_count(own.filter(status=Assignment.Status.OPEN, version__gt=0)),
             disagrees=Exists(disagreeing),
             n_dims=Value(n_dims, output_field=IntegerField()),
         )
         .annotate(
             state=Case(
                 When(n_assigned=0, then=Value("unassigned")),
-                When(n_submitted=0, started=False, then=Value("assigned")),
+                When(n_submitted=0, n_started=0, then=Value("assigned")),
                 When(n_submitted__lt=F("n_assigned"), then=Value("in_progress")),
                 When(n_reconciled__gte=n_dims, then=Value("reconciled")),
                 When(disagrees=True, then=Value("disagreement")),
@@ -126,6 +134,17 @@ def _upper_bound(prefix: str) -> str | None:
     return None
 
 
+_COMPLETE = Q(n_assigned__gt=0, n_submitted=F("n_assigned"))
+_PREFILTERS = {
+    "unassigned": Q(n_assigned=0),
+    "assigned": Q(n_submitted=0),
+    "in_progress": Q(n_submitted__lt=F("n_assigned")),
+    "coded": _COMPLETE & Q(n_reconciled__lt=F("n_dims")),
+    "disagreement": _COMPLETE & Q(n_reconciled__lt=F("n_dims")),
+    "reconciled": _COMPLETE & Q(n_reconciled__gte=F("n_dims")),
+}
+
+
 @dataclass(frozen=True)
 class ItemFilters:
     code: str = ""  # canonical code prefix
@@ -148,11 +167,12 @@ def _filtered(study: Study, filters: ItemFilters) -> QuerySet[Item]:
         if bound:
             items = items.filter(public_code__lt=bound)
     if filters.state in STATES:
-        items = items.filter(state=filters.state)
+        # The cheap conditions first (PostgreSQL orders filters by cost), so a rare state
+        # skips the costly disagreement test on most of the items it walks past.
+        items = items.filter(_PREFILTERS[filters.state], state=filters.state)
     if filters.coder_id is not None:
-        items = items.filter(
-            Exists(Assignment.objects.filter(item=OuterRef("pk"), coder_id=filters.coder_id))
-        )
+        mine = Assignment.objects.filter(item=OuterRef("pk"), coder_id=filters.coder_id)
+        items = items.annotate(n_mine=_count(mine)).filter(n_mine__gt=0)
     return items
 
 
@@ -166,7 +186,24 @@ def item_page(
 ) -> ItemPage:
     """One page of items in code order, starting after ``after`` (or ending before
     ``before``). Cursors are public codes, so a page link is stable while items change."""
-    items = _filtered(study, filters)
+    with without_jit():
+        return _page(_filtered(study, filters), after, before, size)
+
+
+@contextmanager
+def without_jit() -> Iterator[None]:
+    """PostgreSQL JIT-compiles plans it estimates as expensive. A filtered page's estimate
+    is pessimistic (the planner cannot know how many items are in a state), crosses that
+    line, and compiling then costs seconds for a query that runs in milliseconds."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+def _page(items: QuerySet[Item], after: str, before: str, size: int) -> ItemPage:
     if before:
         window = list(items.filter(public_code__lt=before).order_by("-public_code")[: size + 1])
         more_before = len(window) > size
