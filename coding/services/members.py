@@ -319,7 +319,8 @@ def _hand_over(study: Study, coder_id: int, coders: set[int], replacement) -> tu
         "submitted_kept": submitted,
     }
     if not open_rows or study.status != Study.Status.OPEN:
-        return {}, {**counts, "reassigned": 0}
+        # Draft: nothing assigned yet; locked or unblinded: the record is final, nothing moves.
+        return {}, {**counts, "reassigned": 0, "drafts_discarded": 0}
     item_ids = [item_id for _pk, item_id, _v in open_rows]
     holders: dict[int, set[int]] = defaultdict(set)
     for item_id, holder in (

@@ -66,6 +66,9 @@ def test_invite_accept_and_code_a_first_item(page, transactional_db, screenshot_
         invitee.click("text=Create account and join")
     assert invitee.url.endswith(f"/studies/{p.study.pk}/queue/")
     assert "No items assigned to you yet" in invitee.inner_text("main")
+    invitee.goto(links[0])  # single use: the same link again
+    assert "This link cannot be used" in invitee.inner_text("main")
+    _shot(invitee, screenshot_dir, "people-accept-used.png")
     newcoder = Membership.objects.get(study=p.study, user__username="newcoder")
     assert newcoder.role == "coder" and Invite.objects.get(email="new.coder@lab.org").accepted_at
 

@@ -143,6 +143,16 @@ def test_replace_hands_open_items_to_the_replacement(three_coders):
     assert min(positions[i] for i in d_now - d_had) > max(positions[i] for i in d_had)
 
 
+def test_a_submit_racing_with_the_removal_is_refused_cleanly(three_coders):
+    """The coder's request read its assignment just before the lead removed them."""
+    p, coder_c, _ = three_coders
+    stale = _mine(p.study, coder_c).order_by("position").first()
+    member_remove(membership=_membership(p, coder_c), by=p.lead)
+    with pytest.raises(ServiceError, match="no longer assigned"):
+        score_submit(assignment=stale, values=full_values(p.study), expected_version=0, by=coder_c)
+    assert not Score.objects.filter(assignment__coder=coder_c).exists()
+
+
 def test_refused_when_an_item_would_have_no_coder(open_study, login):
     p = open_study  # k = 2 with two coders: coder_b already holds every item
     url = reverse("coding:member-remove", args=[p.study.pk, _membership(p, p.coder_a).pk])
