@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("coding", "0002_alignment_rubric"),
+        ("coding", "0003_operator_role"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
