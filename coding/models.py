@@ -160,6 +160,8 @@ class Item(models.Model):
                 name="item_study_external_id",
             )
         ]
+        # The lead's item browser pages through a study in code order (keyset).
+        indexes = [models.Index(fields=["study", "public_code"], name="item_study_code")]
 
     def __str__(self) -> str:
         return self.public_code
@@ -268,6 +270,8 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        # The event log pages through a study by id (keyset), newest first.
+        indexes = [models.Index(fields=["study", "id"], name="event_study_id")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.verb} {self.target}"
@@ -300,3 +304,6 @@ class PendingUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} upload {self.filename} for study {self.study_id}"
+
+
+from .models_people import Invite, MemberRemoval  # noqa: E402, F401 - registered with the app

@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views, views_lead, views_operator
 from .urls_import import urlpatterns as import_patterns
+from .urls_people import urlpatterns as people_patterns
 from .urls_reconcile import urlpatterns as reconcile_patterns
 
 app_name = "coding"
@@ -15,10 +16,8 @@ urlpatterns = [
         name="rubric-export",
     ),
     path("<int:study_id>/", views_lead.study_detail, name="study-detail"),
-    path("<int:study_id>/members/", views_lead.study_members, name="study-members"),
     path("<int:study_id>/open/", views_lead.study_open_view, name="study-open"),
     path("<int:study_id>/design-matrix.csv", views_lead.design_matrix, name="design-matrix"),
-    path("<int:study_id>/events/", views_lead.study_events, name="study-events"),
     path("<int:study_id>/operator/", views_operator.study_operator, name="study-operator"),
     path("<int:study_id>/queue/", views.queue, name="queue"),
     path("<int:study_id>/next/", views.next_item, name="next-item"),
@@ -29,3 +28,4 @@ urlpatterns = [
 
 urlpatterns += import_patterns
 urlpatterns += reconcile_patterns
+urlpatterns += people_patterns

@@ -8,17 +8,17 @@ urlpatterns = [
     path("<int:study_id>/import/", views_import.study_import, name="study-import"),
     path("<int:study_id>/import/key/", views_import.study_import_key, name="study-import-key"),
     path(
-        "<int:study_id>/import/<str:token>/",
+        "<int:study_id>/import/<str:upload_token>/",
         views_import.study_import_preview,
         name="study-import-preview",
     ),
     path(
-        "<int:study_id>/import/<str:token>/confirm/",
+        "<int:study_id>/import/<str:upload_token>/confirm/",
         views_import.study_import_confirm,
         name="study-import-confirm",
     ),
     path(
-        "<int:study_id>/import/<str:token>/discard/",
+        "<int:study_id>/import/<str:upload_token>/discard/",
         views_import.study_import_discard,
         name="study-import-discard",
     ),

@@ -83,15 +83,15 @@ def study_import_key(request: HttpRequest, study_id: int) -> HttpResponse:
     return _stage(request, study, PendingUpload.Kind.KEY, form)
 
 
-def _upload(request: HttpRequest, study_id: int, token: str) -> tuple[Study, PendingUpload]:
+def _upload(request: HttpRequest, study_id: int, upload_token: str) -> tuple[Study, PendingUpload]:
     study = access_study(request.user, study_id, roles=LEADS)
-    return study, access_pending_upload(request.user, study, token)
+    return study, access_pending_upload(request.user, study, upload_token)
 
 
 @login_required
-def study_import_preview(request: HttpRequest, study_id: int, token: str) -> HttpResponse:
+def study_import_preview(request: HttpRequest, study_id: int, upload_token: str) -> HttpResponse:
     """What the staged file will become; nothing has been written yet."""
-    study, upload = _upload(request, study_id, token)
+    study, upload = _upload(request, study_id, upload_token)
     ctx = _lead_context(request, study, "import")
     coverage = upload.summary.get("coverage", {})
     ctx.update(
@@ -109,8 +109,8 @@ def study_import_preview(request: HttpRequest, study_id: int, token: str) -> Htt
 
 @login_required
 @require_POST
-def study_import_confirm(request: HttpRequest, study_id: int, token: str) -> HttpResponse:
-    study, upload = _upload(request, study_id, token)
+def study_import_confirm(request: HttpRequest, study_id: int, upload_token: str) -> HttpResponse:
+    study, upload = _upload(request, study_id, upload_token)
     try:
         if upload.kind == PendingUpload.Kind.ITEMS:
             result = items_import_confirm(upload=upload, by=request.user)
@@ -141,8 +141,8 @@ def study_import_confirm(request: HttpRequest, study_id: int, token: str) -> Htt
 
 @login_required
 @require_POST
-def study_import_discard(request: HttpRequest, study_id: int, token: str) -> HttpResponse:
-    study, upload = _upload(request, study_id, token)
+def study_import_discard(request: HttpRequest, study_id: int, upload_token: str) -> HttpResponse:
+    study, upload = _upload(request, study_id, upload_token)
     upload_discard(upload=upload)
     messages.info(request, f"Discarded {upload.filename}; nothing was written.")
     return redirect("coding:study-import", study.pk)

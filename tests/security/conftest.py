@@ -19,6 +19,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
+from coding.invites import InviteLine
 from coding.models import Assignment, Item, Membership, Rubric, Study
 from coding.services import (
     items_import,
@@ -29,6 +30,7 @@ from coding.services import (
     study_unblind,
     upload_stage,
 )
+from coding.services.members import invites_create
 from tests.coding.conftest import as_jsonl, full_values, make_records
 from tests.factories import Personas, add_operator, make_personas
 
@@ -132,7 +134,10 @@ class World:
             "endpoint_id": self.endpoint.pk,
             "proposal_id": self.extra["proposal"].pk if "proposal" in self.extra else 0,
             "kind": "long",
-            "token": self.upload_token,
+            "invite_id": self.extra["invite"].pk,
+            "member_id": self.extra["member"].pk,
+            "token": self.extra["invite_token"],
+            "upload_token": self.upload_token,
         }
 
     def user(self, persona: str):
@@ -173,7 +178,17 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     proposal = benchmark_propose(
         benchmark=benchmark, by=p.other_lead, note="A source.", description="Proposed."
     )
+    issued = invites_create(
+        study=p.study, entries=[InviteLine(1, "invitee@lab.org", "coder")], by=p.lead
+    )[0]
+    member = Membership.objects.get(study=p.study, user=p.coder_a)
     return World(
+        extra={
+            "invite": issued.invite,
+            "invite_token": issued.token,
+            "member": member,
+            "proposal": proposal,
+        },
         p=p,
         study=p.study,
         done=done,
@@ -185,7 +200,6 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
         benchmark=benchmark,
         rubric=p.study.rubric,
         upload_token=staged.token,
-        extra={"proposal": proposal},
     )
 
 

@@ -107,6 +107,11 @@ EXPECTED: dict[str, Row] = {
         body=lambda w, p: {"username": "nobody", "password": "wrong"},
     ),
     "logout": Row(everyone(NOT_ALLOWED, anonymous=NOT_ALLOWED), post=everyone(302, anonymous=302)),
+    "password-change": Row(
+        everyone(200),
+        post=everyone(200),  # wrong current password: the form again
+        body=lambda w, p: {"old_password": "wrong", "new_password1": "a", "new_password2": "a"},
+    ),
     # --- coding: lead ----------------------------------------------------------------------
     "coding:study-create": Row(
         only(**CREATORS),
@@ -142,6 +147,36 @@ EXPECTED: dict[str, Row] = {
     "coding:design-matrix": Row(only(**LEAD)),
     "coding:study-events": Row(only(**LEAD)),
     "coding:study-operator": Row(only(operator=200)),
+    "coding:member-invite": Row(
+        only(**LEAD),
+        post=only(lead=200),  # the page with the new links (shown once, not redirected)
+        body=lambda w, p: {"emails": "matrix@lab.org", "role": "coder", "expires_days": 14},
+    ),
+    "coding:invite-renew": Row(post_only(), post=only(lead=200)),
+    "coding:invite-revoke": Row(post_only(), post=only(lead=302)),
+    "coding:member-remove": Row(
+        only(**LEAD),
+        post=only(lead=400),  # k = 2 with two coders: nobody could take coder_a's items
+        body=lambda w, p: {"replacement": "", "reason": "matrix"},
+    ),
+    # The invitation link is the credential: anyone holding it may join (once).
+    "coding:invite-accept": Row(
+        everyone(200, anonymous=200),
+        post={
+            **everyone(400),  # members of the study already: refused with a message
+            "anonymous": 302,  # account made, signed in, sent to the queue
+            "outsider": 302,  # joins with the signed-in account
+            "other_lead": 302,
+        },
+        body=lambda w, p: {
+            "username": "matrix_invitee",
+            "password1": "plum-orchard-kettle-42",
+            "password2": "plum-orchard-kettle-42",
+        },
+    ),
+    "coding:item-list": Row(only(**LEAD)),
+    "coding:item-preview": Row(only(**LEAD)),
+    "coding:coder-pace": Row(only(**LEAD)),
     # --- coding: coders --------------------------------------------------------------------
     "coding:queue": Row(only(**CODERS)),
     "coding:next-item": Row(only(coder_a=302, coder_b=302)),
@@ -372,7 +407,10 @@ def test_outsiders_404_is_the_same_for_real_and_missing_objects(world):
         "endpoint_id": 999_999,
         "proposal_id": 999_999,
         "kind": "long",
-        "token": "NoSuchUploadToken",
+        "invite_id": 999_999,
+        "member_id": 999_999,
+        "token": "Z" * 43,
+        "upload_token": "NoSuchUploadToken",
     }
     compared = 0
     for route in html_routes():
