@@ -100,7 +100,11 @@ def _efficacy_rows(study):
             "dimension": r.dimension.code,
             "value": r.value,
         }
-        for r in Reconciliation.objects.filter(item__study=study).select_related("dimension")
+        # The page's order (selectors.reconciled_rows_with_keys): the sums, and so the last
+        # digits of F, depend on it, and the table's physical order varies between runs.
+        for r in Reconciliation.objects.filter(item__study=study)
+        .select_related("dimension")
+        .order_by("item_id", "dimension__order")
     ]
 
 
