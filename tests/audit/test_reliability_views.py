@@ -55,8 +55,9 @@ def test_g_study_page_equals_the_stats_module(coded, client):
         client.get(reverse("audit:g-study", args=[p.study.pk]) + "?format=json").content
     )
     assert data == json.loads(json.dumps(expected))
-    rows = list(csv.reader(io.StringIO(b"".join(client.get(
-        reverse("audit:g-study", args=[p.study.pk]) + "?format=csv").streaming_content).decode())))  # fmt: skip
+    url = reverse("audit:g-study", args=[p.study.pk]) + "?format=csv"
+    body = b"".join(client.get(url).streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(body)))
     assert rows[0][:5] == ["scope", "coders", "dimensions", "g", "phi"]
     assert len(rows) == 1 + 6 * (len(expected["dimensions"]) + 1)
 
@@ -130,8 +131,10 @@ def test_rankings_example_and_bad_input(personas, client):
         response = client.post(url, {"kind": "comparisons", "bootstrap": "0", "seed": "1",
                                      "file": SimpleUploadedFile("c.csv", text)})  # fmt: skip
         assert response.status_code == 400 and message in response.content, text
-    response = client.post(url, {"kind": "comparisons", "bootstrap": "999999", "seed": "1",
-                                 "file": SimpleUploadedFile("c.csv", CONTESTS.encode())})  # fmt: skip
+    too_many = {"kind": "comparisons", "bootstrap": "999999", "seed": "1"}
+    response = client.post(
+        url, {**too_many, "file": SimpleUploadedFile("c.csv", CONTESTS.encode())}
+    )
     assert response.status_code == 400
 
 
