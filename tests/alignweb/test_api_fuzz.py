@@ -1,0 +1,150 @@
+"""Property-based API fuzzing from the served OpenAPI schema (Schemathesis), per persona.
+
+Every operation in ``/api/schema/`` is called with cases Schemathesis generates from the
+schema (valid and invalid ones: negative mode breaks types, bounds and formats), as each
+persona: a coder and the lead with token auth, the adjudicator and an outsider with a
+session cookie (and its CSRF token). Path parameters are mostly the persona world's real
+ids and item codes, so the cases reach the views instead of stopping at a 404. Each case
+runs in a savepoint that is rolled back, so every case starts from the same world.
+
+The assertion: no server error (5xx), whatever is sent. The budget is CI-sized and the
+generation derandomized (the same cases every run); ``FUZZ_EXAMPLES`` raises the number
+of cases per operation and ``FUZZ_RANDOM=1`` draws new ones, for longer runs by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import pytest
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections, transaction
+from django.middleware.csrf import _get_new_csrf_string
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+
+from coding.models import Item, Rubric
+from coding.services import items_import, score_submit, study_open
+from tests.coding.conftest import full_values, make_records
+
+schemathesis = pytest.importorskip("schemathesis")
+from schemathesis import GenerationMode  # noqa: E402
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+PERSONAS = {"coder_a": "token", "lead": "token", "adjudicator": "session", "outsider": "session"}
+
+
+@pytest.fixture
+def wsgi_app():
+    """Django's real WSGI handler, in-process, inside the test transaction.
+
+    Django's test client does the same: ``close_old_connections`` would otherwise close
+    the connection that holds the test's transaction at the end of each request.
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield WSGIHandler()
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def world(personas):
+    """The personas' open study (12 items, k = 2) with a few submitted, disagreeing codes."""
+    p = personas
+    items_import(study=p.study, records=make_records(12), by=p.lead)
+    study_open(study=p.study, by=p.lead)
+    p.study.refresh_from_db()
+    for coder, value in ((p.coder_a, 0), (p.coder_b, 2)):
+        for a in coder.assignments.filter(item__study=p.study).order_by("position")[:3]:
+            score_submit(
+                assignment=a,
+                values=full_values(p.study, value=value),
+                expected_version=a.version,
+                by=coder,
+            )
+    return p
+
+
+def _auth(user, kind: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(headers, cookies) that authenticate ``user`` by token or by session."""
+    if kind == "token":
+        token, _ = Token.objects.get_or_create(user=user)
+        return {"Authorization": f"Token {token.key}"}, {}
+    from django.conf import settings as dj_settings
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.create()
+    csrf = _get_new_csrf_string()
+    return (
+        {"X-CSRFToken": csrf},
+        {dj_settings.SESSION_COOKIE_NAME: session.session_key, "csrftoken": csrf},
+    )
+
+
+def _real_path_parameters(p) -> dict[str, object]:
+    item = Item.objects.filter(study=p.study).order_by("public_code").first()
+    return {
+        "study_id": p.study.pk,
+        "code": item.public_code,
+        "rubric_id": Rubric.objects.order_by("pk").first().pk,
+        "kind": "long",
+    }
+
+
+def _strategy(operation, real: dict[str, object]):
+    """Half the cases on the world's real ids, half fully generated; valid and invalid."""
+    names = {p.name for p in operation.path_parameters}
+    fixed = {k: v for k, v in real.items() if k in names}
+    strategies = []
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        strategies.append(operation.as_strategy(generation_mode=mode, path_parameters=fixed))
+        strategies.append(operation.as_strategy(generation_mode=mode))
+    return st.one_of(strategies)
+
+
+@pytest.mark.parametrize("persona", list(PERSONAS))
+def test_no_server_error_for_any_generated_request(persona, world, wsgi_app, client):
+    user = getattr(world, persona)
+    headers, cookies = _auth(user, PERSONAS[persona])
+    client.force_login(world.lead)
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_app, headers=headers)
+    real = _real_path_parameters(world)
+    statuses: Counter[int] = Counter()
+    errors: list[str] = []
+    operations = [op.ok() for op in schema.get_all_operations()]
+    assert len(operations) > 30, "the schema should list every API operation"
+
+    for operation in operations:
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=os.environ.get("FUZZ_RANDOM") != "1",
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=_strategy(operation, real))
+        def run(case) -> None:
+            with transaction.atomic():
+                response = case.call(app=wsgi_app, headers=headers, cookies=cookies)
+                transaction.set_rollback(True)
+            statuses[response.status_code] += 1
+            if response.status_code >= 500:
+                errors.append(f"{response.status_code} {case.as_curl_command()}")
+
+        run()
+
+    total = sum(statuses.values())
+    print(f"\n{persona}: {total} cases over {len(operations)} operations; statuses {statuses}")
+    assert not errors, f"{len(errors)} server errors:\n" + "\n".join(errors[:20])
