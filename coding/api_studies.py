@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 
 from alignweb.parsers import SafeJSONParser
 from alignweb.permissions import LEADS, UserLike, access_item, access_study, study_role
+from alignweb.text import text_problem
 from coding.models import Item, Membership, Rubric, Study
 
 from . import selectors
@@ -252,6 +254,8 @@ class ItemKeyView(APIView):
     def get(self, request: Request, study_id: int, code: str) -> Response:
         item = _lead_item(request, study_id, code)
         reason = (request.query_params.get("reason") or "api")[:200]
+        if problem := text_problem(reason):
+            raise ValidationError({"reason": [f"The reason {problem}."]})
         with service_errors():
             key = condition_key_read(item=item, by=request.user, reason=reason)
         if key is None:
