@@ -178,7 +178,10 @@ class StudyListSerializer(serializers.Serializer):
 class StudyCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, required=False, default="")
-    rubric = serializers.PrimaryKeyRelatedField(queryset=Rubric.objects.all())
+    rubric = serializers.PrimaryKeyRelatedField(
+        queryset=Rubric.objects.all(),
+        pk_field=serializers.IntegerField(min_value=ID[0], max_value=ID[1]),
+    )
     coders_per_item = serializers.IntegerField(min_value=2, max_value=10, default=2)
     seed = serializers.IntegerField(
         min_value=0, max_value=SEED_MAX, required=False, allow_null=True

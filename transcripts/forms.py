@@ -39,10 +39,18 @@ class EndpointForm(forms.Form):
     )
     timeout_seconds = forms.FloatField(min_value=0.1, max_value=3600, initial=60)
     price_input_per_mtok = forms.DecimalField(
-        required=False, min_value=0, label="Price per 1M input tokens (USD)"
+        required=False,
+        min_value=0,
+        max_digits=10,
+        decimal_places=4,
+        label="Price per 1M input tokens (USD)",
     )
     price_output_per_mtok = forms.DecimalField(
-        required=False, min_value=0, label="Price per 1M output tokens (USD)"
+        required=False,
+        min_value=0,
+        max_digits=10,
+        decimal_places=4,
+        label="Price per 1M output tokens (USD)",
     )
 
 
