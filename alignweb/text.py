@@ -8,6 +8,7 @@ parameters checks with ``text_problem`` first.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -22,9 +23,10 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def first_text_problem(data: Any) -> str | None:
-    """The first string (object key or value) in parsed JSON that cannot be stored, as
-    ``"<problem>"``, or None. Iterative: nesting depth is bounded by the JSON parser."""
+def first_unstorable(data: Any) -> str | None:
+    """Why parsed JSON cannot be stored, or None: a string (object key or value) with a
+    NUL or lone surrogate, or a number that overflowed to infinity (``1e400`` parses as
+    ``inf``, which jsonb refuses). Iterative: the JSON parser bounds the nesting depth."""
     stack = [data]
     while stack:
         item = stack.pop()
@@ -32,6 +34,8 @@ def first_text_problem(data: Any) -> str | None:
             problem = text_problem(item)
             if problem:
                 return f"A string {problem}."
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "A number is out of range (not finite)."
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())

@@ -19,8 +19,8 @@ import subprocess
 import sys
 import time
 
-N_READ = 3_000
-N_WRITE = 1_500
+N_READ = 2_000
+N_WRITE = 1_000
 REPEATS = 3
 
 

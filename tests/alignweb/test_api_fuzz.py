@@ -14,10 +14,12 @@ of cases per operation and ``FUZZ_RANDOM=1`` draws new ones, for longer runs by 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 
 import pytest
+import schemathesis
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections, transaction
@@ -25,13 +27,11 @@ from django.middleware.csrf import _get_new_csrf_string
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
+from schemathesis import GenerationMode
 
 from coding.models import Item, Rubric
 from coding.services import items_import, score_submit, study_open
 from tests.coding.conftest import full_values, make_records
-
-schemathesis = pytest.importorskip("schemathesis")
-from schemathesis import GenerationMode  # noqa: E402
 
 pytestmark = pytest.mark.django_db
 
@@ -40,12 +40,13 @@ PERSONAS = {"coder_a": "token", "lead": "token", "adjudicator": "session", "outs
 
 
 @pytest.fixture
-def wsgi_app():
+def wsgi_app(caplog):
     """Django's real WSGI handler, in-process, inside the test transaction.
 
     Django's test client does the same: ``close_old_connections`` would otherwise close
     the connection that holds the test's transaction at the end of each request.
     """
+    caplog.set_level(logging.ERROR, logger="django.request")  # thousands of 4xx warnings
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     yield WSGIHandler()

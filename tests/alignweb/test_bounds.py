@@ -130,6 +130,7 @@ def test_nul_in_reason_is_400(personas, lead_api):
         '{"name": "R", "dimensions": [], "description": "\\ud800"}',
         '{"name": "R\\u0000", "dimensions": []}',
         '{"name": "R", "dimensions": [], "x": 1e400}',
+        '{"name": "R", "version": 1e400, "dimensions": []}',
         '{"name": "R", "version": NaN, "dimensions": []}',
     ],
 )
@@ -211,3 +212,12 @@ def test_every_integer_form_field_is_bounded():
             if not ({MinValueValidator, MaxValueValidator} <= kinds or DecimalValidator in kinds):
                 unbounded.append(f"{form.__module__}.{form.__name__}.{name}")
     assert not unbounded, unbounded
+
+
+def test_non_finite_number_in_a_json_field_is_400(lead_api):
+    body = (
+        '{"name": "e", "provider": "openai_compatible", "base_url": "http://127.0.0.1:9/v1", '
+        '"model": "m", "default_params": {"t": 1e400}}'
+    )
+    response = lead_api.post("/api/v1/generation/endpoints/", body, content_type="application/json")
+    assert response.status_code == 400, response.content
