@@ -102,15 +102,38 @@ def _real_path_parameters(p) -> dict[str, object]:
     }
 
 
+# Values at the edges of what the database and Python can hold: past int4/int8, thousands
+# of digits (past int()'s 4,300-digit limit), negative, NUL. Schemathesis draws mostly small
+# numbers and printable text, so each case may have one parameter swapped for one of these.
+EDGE_QUERY = [2**31, 2**63, 2**64 + 5, -(2**63) - 1, -1, "9" * 5000, "a\x00b"]
+# JSON bodies also get a lone surrogate (the client escapes it as \ud800).
+EDGE_BODY = [*EDGE_QUERY, "\ud800", {"\x00": 1}]
+
+
+def _mutated(case, edge, index: int):
+    """The case with its ``index``-th query parameter or JSON body field set to ``edge``."""
+    if edge is None:
+        return case
+    if isinstance(case.body, dict) and case.body and case.media_type == "application/json":
+        keys = sorted(case.body)
+        case.body = {**case.body, keys[index % len(keys)]: edge}
+    elif case.query and not (isinstance(edge, str) and "\ud800" in edge) and edge != {"\x00": 1}:
+        keys = sorted(case.query)
+        case.query = {**case.query, keys[index % len(keys)]: edge}
+    return case
+
+
 def _strategy(operation, real: dict[str, object]):
-    """Half the cases on the world's real ids, half fully generated; valid and invalid."""
+    """Half the cases on the world's real ids, half fully generated; valid and invalid
+    (Schemathesis' positive and negative modes); a third of them with one edge value."""
     names = {p.name for p in operation.path_parameters}
     fixed = {k: v for k, v in real.items() if k in names}
     strategies = []
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         strategies.append(operation.as_strategy(generation_mode=mode, path_parameters=fixed))
         strategies.append(operation.as_strategy(generation_mode=mode))
-    return st.one_of(strategies)
+    edge = st.one_of(st.none(), st.none(), st.sampled_from(EDGE_BODY))
+    return st.builds(_mutated, st.one_of(strategies), edge, st.integers(0, 20))
 
 
 @pytest.mark.parametrize("persona", list(PERSONAS))
