@@ -35,7 +35,7 @@ from tests.coding.conftest import full_values, make_records
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 PERSONAS = {"coder_a": "token", "lead": "token", "adjudicator": "session", "outsider": "session"}
 
 
@@ -104,36 +104,45 @@ def _real_path_parameters(p) -> dict[str, object]:
 
 # Values at the edges of what the database and Python can hold: past int4/int8, thousands
 # of digits (past int()'s 4,300-digit limit), negative, NUL. Schemathesis draws mostly small
-# numbers and printable text, so each case may have one parameter swapped for one of these.
-EDGE_QUERY = [2**31, 2**63, 2**64 + 5, -(2**63) - 1, -1, "9" * 5000, "a\x00b"]
-# JSON bodies also get a lone surrogate (the client escapes it as \ud800).
-EDGE_BODY = [*EDGE_QUERY, "\ud800", {"\x00": 1}]
+# numbers and printable text, so a third of the drawn cases get one JSON body field (or
+# query parameter) swapped for one of these, and every documented query parameter is also
+# sent each of the explicit ``EDGE_QUERY`` values once (``_edge_cases``).
+EDGE_QUERY = [2**64 + 5, -(2**63) - 1, "9" * 5000, "a\x00b"]
+EDGE_BODY = [*EDGE_QUERY, 2**31, 2**63, -1, "\ud800", {"\x00": 1}]  # client escapes \ud800
 
 
 def _mutated(case, edge, index: int):
-    """The case with its ``index``-th query parameter or JSON body field set to ``edge``."""
+    """The case with one JSON body field (else one query parameter) set to ``edge``."""
     if edge is None:
         return case
     if isinstance(case.body, dict) and case.body and case.media_type == "application/json":
         keys = sorted(case.body)
         case.body = {**case.body, keys[index % len(keys)]: edge}
-    elif case.query and not (isinstance(edge, str) and "\ud800" in edge) and edge != {"\x00": 1}:
+    elif case.query and edge in EDGE_QUERY:
         keys = sorted(case.query)
         case.query = {**case.query, keys[index % len(keys)]: edge}
     return case
 
 
-def _strategy(operation, real: dict[str, object]):
+def _strategy(operation, fixed: dict[str, object]):
     """Half the cases on the world's real ids, half fully generated; valid and invalid
     (Schemathesis' positive and negative modes); a third of them with one edge value."""
-    names = {p.name for p in operation.path_parameters}
-    fixed = {k: v for k, v in real.items() if k in names}
     strategies = []
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         strategies.append(operation.as_strategy(generation_mode=mode, path_parameters=fixed))
         strategies.append(operation.as_strategy(generation_mode=mode))
     edge = st.one_of(st.none(), st.none(), st.sampled_from(EDGE_BODY))
     return st.builds(_mutated, st.one_of(strategies), edge, st.integers(0, 20))
+
+
+def _edge_cases(operation, fixed: dict[str, object]) -> list:
+    """One case per documented query parameter and edge value, on the real path."""
+    path = {p.name: fixed.get(p.name, 1) for p in operation.path_parameters}
+    return [
+        operation.Case(path_parameters=path, query={param.name: value})
+        for param in operation.query
+        for value in EDGE_QUERY
+    ]
 
 
 @pytest.mark.parametrize("persona", list(PERSONAS))
@@ -148,7 +157,19 @@ def test_no_server_error_for_any_generated_request(persona, world, wsgi_app, cli
     operations = [op.ok() for op in schema.get_all_operations()]
     assert len(operations) > 30, "the schema should list every API operation"
 
+    def send(case) -> None:
+        with transaction.atomic():
+            response = case.call(app=wsgi_app, headers=headers, cookies=cookies)
+            transaction.set_rollback(True)
+        statuses[response.status_code] += 1
+        if response.status_code >= 500:
+            errors.append(f"{response.status_code} {case.as_curl_command()}")
+
     for operation in operations:
+        names = {p.name for p in operation.path_parameters}
+        fixed = {k: v for k, v in real.items() if k in names}
+        for case in _edge_cases(operation, fixed):
+            send(case)
 
         @settings(
             max_examples=EXAMPLES,
@@ -158,14 +179,9 @@ def test_no_server_error_for_any_generated_request(persona, world, wsgi_app, cli
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        @given(case=_strategy(operation, real))
+        @given(case=_strategy(operation, fixed))
         def run(case) -> None:
-            with transaction.atomic():
-                response = case.call(app=wsgi_app, headers=headers, cookies=cookies)
-                transaction.set_rollback(True)
-            statuses[response.status_code] += 1
-            if response.status_code >= 500:
-                errors.append(f"{response.status_code} {case.as_curl_command()}")
+            send(case)
 
         run()
 

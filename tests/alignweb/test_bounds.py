@@ -221,3 +221,14 @@ def test_non_finite_number_in_a_json_field_is_400(lead_api):
     )
     response = lead_api.post("/api/v1/generation/endpoints/", body, content_type="application/json")
     assert response.status_code == 400, response.content
+
+
+@pytest.mark.parametrize(("limit", "expected"), [(PAST_BIGINT, 1000), ("5000", 1000), ("7", 7)])
+def test_pagination_serves_at_most_max_limit(limit, expected):
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from alignweb.pagination import BoundedLimitOffsetPagination
+
+    request = Request(APIRequestFactory().get("/", {"limit": limit}))
+    assert BoundedLimitOffsetPagination().get_limit(request) == expected
