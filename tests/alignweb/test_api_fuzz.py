@@ -98,7 +98,7 @@ def _real_path_parameters(p) -> dict[str, object]:
         "study_id": p.study.pk,
         "code": item.public_code,
         "rubric_id": Rubric.objects.order_by("pk").first().pk,
-        "kind": "long",
+        "kind": "events",
     }
 
 
