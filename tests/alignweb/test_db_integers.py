@@ -3,7 +3,8 @@
 Root cause (alignweb/db/postgresql/base.py): with server-side binding, Django wraps
 IntegerField values in psycopg's Int4/Int2 and the C binary dumpers cast them to 32/16
 bits, so 99999999999 was stored as 1215752191 and 2**40 + 5 as 5. On the stock backend
-these tests fail: the ORM writes succeed with the wrapped value.
+these tests fail: the ORM writes succeed with the wrapped value. The backend refuses in
+``adapt_integerfield_value`` and in its binary dumpers; both are tested here.
 """
 
 from __future__ import annotations
@@ -46,6 +47,18 @@ def test_out_of_range_integer_columns_are_refused_not_wrapped(require_postgres, 
 
     for write in (replicate, version, order):
         assert _write_or_refuse(write) is DataError, (write.__name__, value)
+
+
+def test_operations_refuse_out_of_range_before_psycopg_sees_the_value(require_postgres):
+    ops = connection.ops
+    assert ops.adapt_integerfield_value(2**31 - 1, "IntegerField") == 2**31 - 1
+    for value, kind in (
+        (2**31, "IntegerField"),
+        (-1, "PositiveIntegerField"),
+        (2**15, "SmallIntegerField"),
+    ):
+        with pytest.raises(DataError):
+            ops.adapt_integerfield_value(value, kind)
 
 
 def test_in_range_values_round_trip(require_postgres):

@@ -10,12 +10,13 @@ the C type without a range check. 99999999999 goes out as its low 32 bits (12157
 IntegrityError). PostgreSQL never sees the real number, so it cannot refuse it; with
 client-side binding the value is sent as text and PostgreSQL does refuse it.
 
-The dumpers below are registered on every connection for the binary format: in range they
-write the same bytes as psycopg's, out of range they raise psycopg's own
-``NumericValueOutOfRange`` (a ``DataError``), exactly what PostgreSQL says for a text
-parameter. Values are still range-checked at the boundary (alignweb/bounds.py, forms,
-serializers, importers); this is the guarantee that a missed check fails loudly instead
-of storing another number.
+Two layers, both refusing with a ``DataError`` (what PostgreSQL says for a text parameter):
+``DatabaseOperations.adapt_integerfield_value`` checks the value against the column's range
+before wrapping it (cheap, independent of psycopg's dumper plumbing), and range-checked
+binary dumpers replace psycopg's on every connection for anything else that sends an
+``Int2``/``Int4``/``Int8``. Values are still range-checked at the boundary
+(alignweb/bounds.py, forms, serializers, importers); this is the guarantee that a missed
+check fails loudly instead of storing another number.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from django.db.backends.postgresql import base
+from django.db import DataError
+from django.db.backends.postgresql import base, operations
 from psycopg import errors
 from psycopg.adapt import AdaptersMap, Dumper
 from psycopg.pq import Format
@@ -75,7 +77,20 @@ def register_checked_int_dumpers(context: AdaptersMap) -> None:
         context.register_dumper(wrapper, dumper)
 
 
+class DatabaseOperations(operations.DatabaseOperations):
+    def adapt_integerfield_value(self, value: Any, internal_type: str) -> Any:
+        if value is not None and not hasattr(value, "resolve_expression"):
+            low, high = self.integer_field_range(internal_type)
+            if isinstance(value, int) and not (
+                (low is None or low <= value) and (high is None or value <= high)
+            ):
+                raise DataError(f"{internal_type} out of range: {value}")
+        return super().adapt_integerfield_value(value, internal_type)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         # Django shares one cached adapters template across connections: copy it, never
