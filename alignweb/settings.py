@@ -222,6 +222,18 @@ ENDPOINT_HOST_ALLOWLIST = env_list("ENDPOINT_HOST_ALLOWLIST", ["127.0.0.1", "loc
 
 GIT_COMMIT = env_str("GIT_COMMIT")
 
+# Email (invitations). Sent only when EMAIL_BACKEND or EMAIL_HOST is set; otherwise the
+# members page shows the invitation links to copy. SMTP details come from the environment.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alignweb@localhost")
+INVITE_EMAIL_ENABLED = bool(env_str("EMAIL_BACKEND") or env_str("EMAIL_HOST"))
+
 # Extra regular expressions scrubbed from coder-facing text (comma-separated), on top of
 # the built-in model, vendor, self-identification and provider-id rules (coding/blinding.py).
 BLINDING_EXTRA_PATTERNS = env_list("BLINDING_EXTRA_PATTERNS", [])

@@ -97,7 +97,7 @@ def _seed_builtin_data() -> None:
 
     from django.apps import apps
 
-    from audit.models import Benchmark
+    from audit.models import Benchmark, BenchmarkVersion
     from coding.models import Rubric
     from transcripts.models import Scaffold
 
@@ -105,6 +105,7 @@ def _seed_builtin_data() -> None:
         (Rubric, "coding.migrations.0002_alignment_rubric", "create_rubric"),
         (Scaffold, "transcripts.migrations.0002_builtin_scaffolds_prompts", "forwards"),
         (Benchmark, "audit.migrations.0003_seed_benchmarks", "seed"),
+        (BenchmarkVersion, "audit.migrations.0005_registry_sixteen", "forwards"),
     ):
         if not model.objects.exists():
             getattr(importlib.import_module(module), func)(apps, None)

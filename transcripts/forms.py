@@ -127,5 +127,17 @@ class RunForm(forms.Form):
 
 
 class StudyFromRunForm(forms.Form):
-    name = forms.CharField(max_length=200, label="Study name")
+    name = forms.CharField(
+        max_length=200,
+        label="Study name",
+        required=False,
+        help_text="Coders see it: never name a model. Blank = a neutral dated name.",
+    )
     coders_per_item = forms.IntegerField(min_value=2, max_value=10, initial=2)
+    lead = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Lead (stays blind)",
+        help_text="Username of the study's lead. You become its generation operator. "
+        "Blank: you lead it, and this run is then sealed to you until unblinding.",
+    )

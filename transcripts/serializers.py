@@ -131,7 +131,8 @@ class RunCreateSerializer(serializers.Serializer):
 
 
 class StudyFromRunSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    lead = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     coders_per_item = serializers.IntegerField(min_value=2, max_value=10, default=2)
     seed = serializers.IntegerField(
         min_value=0, max_value=SEED_MAX, required=False, allow_null=True
