@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -25,9 +26,10 @@ from .selectors_reliability import first_pass_scores
 from .stats.bradley_terry import bradley_terry, comparisons_from_scores, read_bt_csv
 from .stats.gtheory import DEFAULT_D_STUDY, GScore, g_study
 from .stats.instability import read_rank_csv
-from .views_registry import EXAMPLE_CSV, _require_lead
+from .views_registry import _require_lead
 
 COMPONENTS = ("item", "coder", "residual")
+BT_EXAMPLE_CSV = Path(__file__).resolve().parent / "data" / "bradley_terry_example.csv"
 SafeChart = Any
 
 
@@ -63,6 +65,7 @@ def _d_study_chart(result: dict[str, Any], key: str, label: str) -> SafeChart:
         y_label=label,
         y_domain=(0.0, 1.0),
         title=f"D study: {label} by number of coders per item",
+        width=620,
         height=320,
     )
 
@@ -168,15 +171,9 @@ def rankings_view(request: HttpRequest) -> HttpResponse:
         elif request.POST.get("format") == "csv":
             return _bt_csv(result)
     elif request.GET.get("example"):
-        with EXAMPLE_CSV.open(encoding="utf-8", newline="") as stream:
-            rows = read_rank_csv(stream)
-        comparisons = comparisons_from_scores(
-            (r.config, r.model, r.benchmark, r.score) for r in rows
-        )
-        result = bradley_terry(comparisons, 200, 1)
-        source = (
-            "bundled example (audit/data/rank_instability_example.csv, scores per configuration)"
-        )
+        with BT_EXAMPLE_CSV.open(encoding="utf-8", newline="") as stream:
+            result = bradley_terry(read_bt_csv(stream), 200, 1)
+        source = "bundled example (audit/data/bradley_terry_example.csv, pairwise outcomes)"
     ctx = {"form": form, "source": source, "result": _bt_view(result) if result else None}
     return render(request, "audit/rankings.html", ctx, status=status)
 
@@ -221,6 +218,7 @@ def _bt_view(result: dict[str, Any]) -> dict[str, Any]:
     configs = result["by_configuration"]
     view["configs"] = [{"label": label, **fit} for label, fit in configs.items()]
     converged = {k: v for k, v in configs.items() if v["converged"]}
+    view["n_converged"] = len(converged)
     if len(converged) > 1:
         players = sorted({p for v in converged.values() for p in v["rank"]})
         ranks = {k: {p: i for i, p in enumerate(v["rank"], start=1)} for k, v in converged.items()}

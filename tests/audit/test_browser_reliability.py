@@ -38,5 +38,11 @@ def test_lead_reads_the_g_study_and_fits_rankings(page, transactional_db, settin
     assert page.locator("#strength-table tbody tr").count() == 4
     assert page.locator("#overall svg.chart circle").count() == 4
     assert page.locator("#config-table tbody tr").count() == 6
+    assert "Flips need at least two configurations" in page.inner_text("#flips")
+
+    page.click("a:has-text('Use the bundled example')")
+    page.wait_for_selector("#flip-table")
+    assert page.locator("#flip-table tbody tr").count() == 1
+    assert page.locator("#flips svg.chart").count() == 1
     page.screenshot(path=str(screenshot_dir / "audit-rankings.png"), full_page=True)
     assert errors == []
