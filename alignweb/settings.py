@@ -85,6 +85,10 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend plus range-checked binary integer parameters: with server-side
+    # binding, psycopg's C dumpers would otherwise send an out-of-range IntegerField value
+    # as its low 32 bits (see alignweb/db/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "alignweb.db.postgresql"
     # Server-side parameter binding, and prepared statements for anything run five times
     # on a connection: PostgreSQL then skips parsing and planning the hot queries (the
     # coder's access check plans in ~1 ms and runs in 0.1 ms). Both off behind a
@@ -162,7 +166,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "alignweb.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": [],
 }

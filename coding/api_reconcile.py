@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alignweb.bounds import INT32_MAX, query_int
 from alignweb.parsers import SafeJSONParser
 from alignweb.permissions import KEY_READERS, LEADS, RECONCILERS, access_item, access_study
 from coding.models import Dimension, Item, Membership, Study
@@ -37,10 +38,7 @@ QUEUE_STATUSES = {value: value for value in STATUSES}
 
 
 def _min_spread(request: Request) -> int:
-    raw = request.query_params.get("min_spread", "") or "1"
-    if not raw.isdecimal() or int(raw) < 1:
-        raise ValidationError({"min_spread": ["A whole number of at least 1."]})
-    return int(raw)
+    return query_int(request, "min_spread", low=1, high=INT32_MAX, default=1)
 
 
 class ReconcileQueueView(generics.ListAPIView):

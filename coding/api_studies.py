@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +22,7 @@ from alignweb.permissions import (
     access_study,
     study_role,
 )
+from alignweb.text import text_problem
 from coding.models import Item, Membership, Rubric, Study
 
 from . import selectors
@@ -263,8 +265,11 @@ class ItemKeyView(APIView):
         item = access_item(request.user, code, roles=KEY_READERS)
         if item.study_id != study.pk:
             raise Http404("No such item.")
+        reason = api_reason(request)
+        if problem := text_problem(reason):  # NUL: the reason is stored in the key-view log
+            raise ValidationError({"reason": [f"The reason {problem}."]})
         try:
-            key = condition_key_read(item=item, by=request.user, reason=api_reason(request))
+            key = condition_key_read(item=item, by=request.user, reason=reason)
         except ServiceError as exc:
             raise api_refusal(exc)
         if key is None:

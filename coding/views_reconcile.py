@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from alignweb.bounds import ID, INT32_MAX, OutOfBounds, param_int, parse_int
 from alignweb.permissions import (
     KEY_READERS,
     LEADS,
@@ -58,9 +59,10 @@ def _base_context(request: HttpRequest, study: Study, tab: str) -> dict:
 
 
 def _int(raw, default: int, low: int = 0) -> int:
+    """A forgiving filter value: clamped up to ``low``; malformed or huge gives ``default``."""
     try:
-        return max(low, int(raw))
-    except (TypeError, ValueError):
+        return max(low, parse_int(raw, low=-INT32_MAX, high=INT32_MAX))
+    except OutOfBounds:
         return default
 
 
@@ -126,12 +128,11 @@ def _study_item(request: HttpRequest, study_id: int, code: str, roles=RECONCILER
 
 
 def _posted(post, code: str) -> tuple[str, str, str, int | None]:
-    expected = post.get(f"expected_{code}", "")
     return (
         post.get(f"value_{code}", ""),
         post.get(f"method_{code}", Reconciliation.Method.ADJUDICATED),
         post.get(f"note_{code}", "").replace("\r\n", "\n").strip(),
-        int(expected) if expected.isascii() and expected.isdigit() else None,
+        param_int(post, f"expected_{code}", low=ID[0], high=ID[1]),
     )
 
 
@@ -307,13 +308,8 @@ def _kind(kind: str) -> str:
 @login_required
 def export_csv(request: HttpRequest, study_id: int, kind: str) -> StreamingHttpResponse:
     study = access_study(request.user, study_id, roles=LEADS)
-    upto = request.GET.get("upto", "")
-    started = exports.export_start(
-        study=study,
-        kind=_kind(kind),
-        by=request.user,
-        upto=int(upto) if kind == "events" and upto.isascii() and upto.isdigit() else None,
-    )
+    upto = param_int(request.GET, "upto", low=ID[0], high=ID[1]) if kind == "events" else None
+    started = exports.export_start(study=study, kind=_kind(kind), by=request.user, upto=upto)
     response = StreamingHttpResponse(started.chunks, content_type=started.content_type)
     response["Content-Disposition"] = f'attachment; filename="{started.filename}"'
     response["Cache-Control"] = "no-store"

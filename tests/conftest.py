@@ -314,6 +314,11 @@ def browser_instance():
 @pytest.fixture
 def page(browser_instance, live_server):
     """A fresh browser context on the live server; ``page.base`` is its URL."""
+    from django.urls import get_resolver
+
+    # The live server runs in this process: load every URLconf and view module now, so
+    # the first navigation does not spend the page timeout importing them.
+    get_resolver().url_patterns  # noqa: B018
     context = browser_instance.new_context(viewport={"width": 1400, "height": 900})
     pg = context.new_page()
     pg.base = live_server.url

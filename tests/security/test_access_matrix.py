@@ -243,6 +243,17 @@ EXPECTED: dict[str, Row] = {
         post=only(**CREATORS),  # not state-changing, but it takes an upload
         body=lambda w, p: {"file": SimpleUploadedFile("ranks.csv", EXAMPLE_RANKS.read_bytes())},
     ),
+    "audit:rankings": Row(
+        only(**CREATORS),
+        post=only(**CREATORS),  # not state-changing, but it takes an upload
+        body=lambda w, p: {
+            "file": SimpleUploadedFile("ranks.csv", EXAMPLE_RANKS.read_bytes()),
+            "kind": "scores",
+            "bootstrap": 0,
+            "seed": 1,
+        },
+    ),
+    "audit:g-study": Row(only(**LEAD)),
     "audit:study-analysis": Row(only(**LEAD)),
     "audit:audit-matrix": Row(only(**LEAD)),
     "audit:audit-matrix-csv": Row(only(**LEAD)),
