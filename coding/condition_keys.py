@@ -20,6 +20,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from alignweb.bounds import INT32_MAX, OutOfBounds, parse_int
+from alignweb.text import text_problem
+
 from .import_preview import SPECIFICATIONS, errors_in_row_order
 
 MAX_ROWS = 100_000
@@ -56,14 +59,19 @@ def _value(name: str, raw: Any, row: int, errors: list[str]) -> tuple[bool, Any]
         errors.append(f"Row {row}: {name} must be a plain value.")
         return False, None
     text = str(raw).strip()
-    if "\x00" in text:
-        errors.append(f"Row {row}: {name} contains a NUL byte.")
+    problem = text_problem(text)
+    if problem:
+        errors.append(f"Row {row}: {name} {problem}.")
         return False, None
     if name == "replicate":
-        if not text.isdigit() or (isinstance(raw, float) and not raw.is_integer()):
-            errors.append(f"Row {row}: replicate {text[:20]!r} is not a whole number (0 or more).")
+        # The same bounds as the item import (a PostgreSQL integer column).
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        try:
+            return True, parse_int(raw, low=0, high=INT32_MAX)
+        except OutOfBounds:
+            errors.append(f"Row {row}: replicate must be a whole number from 0 to {INT32_MAX}.")
             return False, None
-        return True, int(text)
     if name == "specification":
         spec = text.lower()
         if spec not in SPECIFICATIONS:

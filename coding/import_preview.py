@@ -70,17 +70,6 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def whole_number(value: Any) -> int | None:
-    """``replicate`` as stored: a whole number, else None (an empty cell)."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number >= 0 else None
-
-
 def _rows_text(rows: Sequence[int], limit: int = 8) -> str:
     shown = ", ".join(str(r) for r in rows[:limit])
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
@@ -115,7 +104,6 @@ def import_preview(records: Sequence[Any]) -> dict[str, Any]:
         present[name] += 1
 
     bad_spec: dict[str, list[int]] = {}
-    bad_replicate: list[int] = []
     no_id: list[int] = []
     for record in records:
         if record.external_id:
@@ -131,16 +119,13 @@ def import_preview(records: Sequence[Any]) -> dict[str, Any]:
         spec = values["specification"].strip().lower()
         if spec and spec not in SPECIFICATIONS:
             bad_spec.setdefault(values["specification"][:20], []).append(record.row)
-        raw_replicate = values["replicate"]
-        if raw_replicate not in (None, "") and whole_number(raw_replicate) is None:
-            bad_replicate.append(record.row)
 
     transcripts = kinds.get("transcript", 0)
     coverage = {}
     for name in CONDITION_NAMES:
         filled = present.get(name, 0) + (present.get("prompt_id", 0) if name == "prompt" else 0)
         coverage[name] = min(filled, len(records))
-    warnings = _warnings(transcripts, coverage, bad_spec, bad_replicate, no_id)
+    warnings = _warnings(transcripts, coverage, bad_spec, no_id)
     columns = []
     for name in order:
         role, text = _column_role(name)
@@ -161,7 +146,6 @@ def _warnings(
     transcripts: int,
     coverage: dict[str, int],
     bad_spec: dict[str, list[int]],
-    bad_replicate: list[int],
     no_id: list[int],
 ) -> list[str]:
     warnings = []
@@ -182,10 +166,6 @@ def _warnings(
         warnings.append(
             f"Specification {value!r} ({_rows_text(rows)}) is neither full nor under: "
             "scaffold efficacy will leave these rows out."
-        )
-    if bad_replicate:
-        warnings.append(
-            f"Replicate is not a whole number in {_rows_text(bad_replicate)}: stored empty."
         )
     if no_id:
         warnings.append(
@@ -211,9 +191,6 @@ def _preview_row(record: Any) -> dict[str, Any]:
         if k not in CONDITION_NAMES and k != "prompt_id" and record.metadata[k] not in (None, "")
     )
     shown_values = {k: ("" if v is None else str(v)) for k, v in values.items()}
-    replicate = whole_number(values["replicate"])
-    if replicate is None and shown_values["replicate"]:
-        shown_values["replicate"] = f"{shown_values['replicate'][:20]} (stored empty)"
     return {
         "row": record.row,
         "id": record.external_id,

@@ -49,7 +49,6 @@ def test_errors_come_in_row_order():
 def test_preview_names_the_hidden_columns_and_warns_about_missing_fields():
     records = make_records(4)
     records[1]["specification"] = "partial"
-    records[2]["replicate"] = "two"
     del records[3]["id"]
     parsed = parse_import(as_jsonl(records), "items.jsonl")
     assert not parsed.errors
@@ -69,7 +68,6 @@ def test_preview_names_the_hidden_columns_and_warns_about_missing_fields():
     assert preview["coverage"]["specification"] == 4
     text = " ".join(preview["warnings"])
     assert "Specification 'partial' (row 2) is neither full nor under" in text
-    assert "Replicate is not a whole number in row 3" in text
     assert "No id in row 4" in text
     first = preview["rows"][0]
     assert (first["row"], first["id"], first["model"], first["specification"]) == (
@@ -245,3 +243,11 @@ def test_only_the_uploader_sees_a_preview(personas, client):
     assert client.get(url).status_code == 404
     client.force_login(p.lead)
     assert client.get(url).status_code == 200
+
+
+def test_condition_key_replicates_are_bounded_like_imports():
+    body = b"id,replicate\na,3\nb,-1\nc,99999999999\nd,\n"
+    parsed = parse_condition_keys(body, "key.csv")
+    message = "replicate must be a whole number from 0 to 2147483647."
+    assert parsed.errors == [f"Row 3: {message}", f"Row 4: {message}"]
+    assert [r.fields for r in parsed.rows] == [{"replicate": 3}, {"replicate": None}]
