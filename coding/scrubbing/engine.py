@@ -42,9 +42,11 @@ def _bounds(text: str, start: int, end: int, ends: re.Pattern[str]) -> tuple[int
     while left < start and text[left].isspace():
         left += 1
     found = ends.search(text, end)
-    right = len(text) if found is None else found.end()
-    if found is not None and found.group() == "\n":
-        right = found.start()  # keep the line break: layout is not a redaction
+    # The end mark stays (a full stop, a line break): "Sure." and "I'm X, made by Y." both
+    # become "[redacted]." whatever their length or shape.
+    right = len(text) if found is None else found.start()
+    while right > end and text[right - 1].isspace():
+        right -= 1
     return left, right
 
 

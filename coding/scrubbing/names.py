@@ -85,8 +85,11 @@ def names_alternation(names: Iterable[str], *, family: bool = True) -> str | Non
 
 
 def phrase_pattern(phrase: str) -> str | None:
-    """A lead's phrase rule: its words in order, any punctuation or spacing between."""
+    """A lead's phrase rule: its words in order, any punctuation or spacing between.
+
+    Up to two one-letter words may sit between two words, because n-gram tokenisers
+    drop them: the blinding check's "here what" stands for "here's what"."""
     words = re.findall(r"[a-z0-9]+", fold(phrase))
     if not words:
         return None
-    return r"[\W_]+".join(re.escape(w) for w in words)
+    return r"[\W_]+(?:[a-z0-9][\W_]+){0,2}".join(re.escape(w) for w in words)
