@@ -99,12 +99,11 @@ def main() -> None:
     label = _django.setup("alignweb_bench_blinding")
     from django.contrib.auth import get_user_model
 
+    from audit.blinding_check import blinding_check
+    from audit.selectors_blinding import blinding_inputs
     from coding.services import scrub_rule_add
     from transcripts.demo import generate_demo_run, run_to_study
     from transcripts.models import Transcript
-
-    from audit.blinding_check import blinding_check
-    from audit.selectors_blinding import blinding_inputs
 
     lead = get_user_model().objects.create_user(username="bench-lead", password="x")
     run = generate_demo_run(lead=lead, n_prompts=15)

@@ -8,7 +8,10 @@ import pytest
 
 from audit.blinding_check import _features, _folds, blinding_check, plan_fields
 
-FILLER = "plan the work check the result keep it small ask what matters then write it down".split()
+FILLER = [
+    "plan", "the", "work", "check", "the", "result", "keep", "it", "small", "ask", "what",
+    "matters", "then", "write", "it", "down",
+]  # fmt: skip
 
 
 def corpus(leak: bool, n_prompts: int = 8, seed: int = 0):

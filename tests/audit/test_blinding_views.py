@@ -12,7 +12,6 @@ from coding.models import ConditionKey, Event, Item, ScrubRule, Study
 from coding.services import items_import, study_open
 from tests.coding.conftest import MODELS, make_records
 
-
 # Greetings only one model uses: the kind of leak the check is for.
 VOICES = {"zephyr-large": "Certainly, friend!", "orion-mini": "Righto, mate.", "GPT-4o": ""}
 
