@@ -120,6 +120,8 @@ class World:
             "transcript_id": self.transcript.pk,
             "endpoint_id": self.endpoint.pk,
             "kind": "long",
+            "check_id": self.extra.get("check_id", 0),
+            "rule_id": self.extra.get("rule_id", 0),
         }
 
     def user(self, persona: str):
@@ -147,6 +149,11 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     done = build_unblinded(p)
     run = generate_demo_run(lead=p.lead, n_prompts=1)
     benchmark = benchmark_create(by=p.lead, name="Security bench", description="A benchmark.")
+    from audit.models import BlindingCheck
+    from coding.models import ScrubRule
+
+    check = BlindingCheck.objects.create(study=p.study, requested_by=p.lead, status="done")
+    rule = ScrubRule.objects.create(study=p.study, kind="name", text="Kestrel", added_by=p.lead)
     return World(
         p=p,
         study=p.study,
@@ -158,6 +165,7 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
         endpoint=run.endpoints.order_by("pk").first(),
         benchmark=benchmark,
         rubric=p.study.rubric,
+        extra={"check_id": check.pk, "rule_id": rule.pk},
     )
 
 
