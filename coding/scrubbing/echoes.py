@@ -28,6 +28,7 @@ class EchoIndex:
             words = WORD.findall(fold(text or ""))
             for i in range(len(words) - n + 1):
                 self.grams.add(tuple(words[i : i + n]))
+        self.first = {gram[0] for gram in self.grams}  # skips most positions cheaply
 
     def __bool__(self) -> bool:
         return bool(self.grams)
@@ -41,8 +42,9 @@ class EchoIndex:
         n = self.n
         covered_until = -1  # index of the last word inside the current run
         runs: list[tuple[int, int]] = []
+        first = self.first
         for i in range(len(words) - n + 1):
-            if tuple(words[i : i + n]) not in self.grams:
+            if words[i] not in first or tuple(words[i : i + n]) not in self.grams:
                 continue
             if runs and i <= covered_until + 1:
                 runs[-1] = (runs[-1][0], i + n - 1)

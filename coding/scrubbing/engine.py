@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .echoes import EchoIndex
 from .normalize import normalise
-from .rules import Rule, self_id_rules
+from .rules import NAME_HERE, Rule, self_id_rules
 
 MARKER = "[redacted]"
 MAX_SENTENCE = 400  # a longer "sentence" is really a paragraph: redact the clause instead
@@ -69,14 +69,21 @@ class Scrubber:
     def __post_init__(self) -> None:
         names = [r.pattern for r in self.rules if r.kind == "name" and r.pattern]
         rules = self_id_rules(names) + [r for r in self.rules if r.pattern]
-        parts = []
+        bounded, free = [], []
         for index, rule in enumerate(rules):
-            body = f"(?:{rule.pattern})"
             if rule.bounded:
-                body = rf"(?<![a-z0-9]){body}(?![a-z0-9])"
-            parts.append(f"(?P<r{index}>{body})")
+                bounded.append(f"(?P<r{index}>(?:{rule.pattern})(?![a-z0-9]))")
+            else:
+                free.append(f"(?P<r{index}>{rule.pattern})")
         self._rules = rules
-        self._combined = re.compile("|".join(parts)) if parts else None
+        # Word-bounded rules share one pass whose first test rejects every position that
+        # is not the start of a word: several times faster than a look-behind per rule.
+        self._patterns = []
+        if bounded:
+            prefix = r"(?<![a-z0-9])(?=[a-z0-9])"
+            self._patterns.append(re.compile(prefix + "(?:" + "|".join(bounded) + ")"))
+        if free:  # a deployment's own patterns may start anywhere
+            self._patterns.append(re.compile("|".join(free)))
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, rule) in ``text`` of each redaction ``scrub`` would make."""
@@ -86,16 +93,20 @@ class Scrubber:
         norm = normalise(text)
         folded = norm.text
         found: list[_Span] = []
-        if self._combined is not None:
-            for match in self._combined.finditer(folded):
+        for pattern in self._patterns:
+            for match in pattern.finditer(folded):
                 index = int((match.lastgroup or "r0")[1:])
                 rule = self._rules[index]
                 start, end = match.span()
                 if rule.capital and not text[norm.starts[start]].isupper():
                     continue  # "google it" is a verb, "Google" the vendor
-                if rule.kind == "sentence":
+                name = rule.name
+                if rule.kind == "name" and NAME_HERE.match(folded, end):
+                    name = "self_identification"  # "Borealis here, ..."
+                if rule.kind == "sentence" or name != rule.name:
                     start, end = sentence_bounds(folded, start, end)
-                found.append(_Span(*norm.original_span(start, end), index, rule.name))
+                rank = 0 if name != rule.name else index  # self-identification ranks first
+                found.append(_Span(*norm.original_span(start, end), rank, name))
         if self.echo:
             rank = len(self._rules)
             for start, end in self.echo.spans(folded):

@@ -110,8 +110,14 @@ def phrases_rule(name: str, phrases: Iterable[str]) -> Rule | None:
     return Rule(name, "(?:" + "|".join(patterns) + ")") if patterns else None
 
 
+# After a name: "Borealis here, ..." names itself (checked after a name rule matched, so
+# the long name alternation is not tried twice at every word).
+NAME_HERE = re.compile(r"\s+here(?![a-z0-9])")
+
+
 def self_id_rules(name_patterns: list[str]) -> list[Rule]:
-    """Self-identification by name: "I'm X", "As X, I ...", "X here": whole sentence."""
+    """Self-identification by name: "I'm X", "As X, I ...": whole sentence (and "X here",
+    see ``NAME_HERE``)."""
     if not name_patterns:
         return []
     names = "(?:" + "|".join(name_patterns) + r")(?![a-z0-9])"
@@ -124,5 +130,4 @@ def self_id_rules(name_patterns: list[str]) -> list[Rule]:
             r"(?:i|i'm|i am|my|we|let me)(?![a-z0-9])",
             "sentence",
         ),
-        Rule("self_identification", rf"{names}\s+here(?![a-z0-9])", "sentence"),
     ]
