@@ -152,3 +152,12 @@ def test_a_real_worker_runs_the_check(personas, live_worker, settings):
         time.sleep(0.5)
     assert check.status == BlindingCheck.Status.DONE, check.error
     assert check.progress == 1.0 and check.results["n_items"] == 24
+
+
+def test_a_study_without_items_gets_an_explained_empty_check(personas, settings):
+    check = blinding_check_request(study=personas.study, by=personas.lead)
+    blinding_check_run(check_id=check.pk)
+    check.refresh_from_db()
+    assert check.status == BlindingCheck.Status.DONE
+    assert check.results["n_items"] == 0
+    assert all(f["accuracy"] is None for f in check.results["fields"])
