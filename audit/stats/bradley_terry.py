@@ -34,6 +34,7 @@ from audit.stats.anova import natural_key, read_csv_records
 BT_COLUMNS = ("winner", "loser")
 MAX_COUNT = 10**9
 MAX_BOOTSTRAP = 100_000
+MAX_SKIPPED_SHARE = 0.0125
 
 
 @dataclass(frozen=True)
@@ -266,8 +267,14 @@ def _bootstrap(
     if skipped:
         note = (
             f"{skipped} of {draws} bootstrap draws had no maximum-likelihood estimate "
-            "(a player never won or never lost in the resample) and were left out"
+            "(a player never won or never lost in the resample)"
         )
+    # A draw without an MLE stands for an infinite ability: leaving it out would cut the
+    # tail of the interval where it matters. Above half the 2.5% tail, no interval is given.
+    if skipped > MAX_SKIPPED_SHARE * draws:
+        return None, f"{note}, so no interval is given (it would be biased)"
+    if note:
+        note += " and were left out"
     if len(samples) < 2:
         return None, (note or "") + "; too few usable bootstrap draws for an interval"
     stacked = np.vstack(samples)

@@ -148,3 +148,20 @@ def test_comparisons_derived_from_scores():
 def test_bootstrap_bound_is_checked():
     with pytest.raises(ValueError, match="bootstrap"):
         bradley_terry(citation_contests(), bootstrap=10**9)
+
+
+def test_no_interval_when_many_resamples_have_no_mle():
+    # A 3-player set with few games: many resamples leave someone without a win.
+    pairs = [
+        ("a", "b", 2),
+        ("b", "a", 1),
+        ("b", "c", 2),
+        ("c", "b", 1),
+        ("c", "a", 1),
+        ("a", "c", 1),
+    ]
+    contests = [Comparison(w, lo, n) for w, lo, n in pairs]
+    result = fit(contests, bootstrap=200, seed=3)
+    assert result.converged and result.log_strength is not None
+    assert result.ci is None
+    assert "no interval is given" in result.note
