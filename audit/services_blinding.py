@@ -1,10 +1,14 @@
 """Blinding check: request it (a lead, logged), run it (the Celery task), and, after
 unblinding only, read redaction rates by condition (logged as a key view).
 
-What a blinded lead sees: per hidden field, the classifier's accuracy, the chance rate,
-a permutation p-value and the most predictive n-grams; per field, whether redaction
-rates differ (exact p-value and a warning), never which condition has which rate or
-which condition an n-gram points to. The condition labels appear only after unblinding,
+The check itself is not a read of condition data in the sense of the condition-data door
+(``coding.services.door``), which keeps a blinded lead away from the key: it is a
+computation over the key whose output names no condition, run by the system at a lead's
+request, and that request is recorded as a ``blinding_check`` Event. What a blinded lead
+sees: per hidden field, the classifier's accuracy, the chance rate, a permutation p-value
+and the most predictive n-grams; per field, whether redaction rates differ (exact
+p-value and a warning), never which condition has which rate or which condition an
+n-gram points to. The condition labels appear only after unblinding,
 through ``redaction_rates_read``, which records a key view.
 """
 
@@ -19,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from coding.models import Study
-from coding.services import ServiceError, event_record
+from coding.services import ServiceError, condition_data_open, event_record
 
 from .blinding_check import blinding_check, plan_fields
 from .models import BlindingCheck
@@ -171,9 +175,11 @@ def blinding_check_run(*, check_id: int) -> BlindingCheck | None:
 
 
 def redaction_rates_read(*, study: Study, by) -> dict[str, list[dict]]:
-    """Redaction rate per condition with its label (unblinded studies only); logged."""
+    """Redaction rate per condition with its label (unblinded studies only), read through
+    the condition-data door, which records the key view."""
     if study.status != Study.Status.UNBLINDED:
         raise ServiceError("Rates by condition are sealed until the study is unblinded.")
+    condition_data_open(study=study, by=by, what="redaction rates by condition")
     inputs = blinding_inputs(study=study)
     planned, _ = plan_fields(inputs.fields, inputs.groups)
     out: dict[str, list[dict]] = {}
@@ -188,11 +194,4 @@ def redaction_rates_read(*, study: Study, by) -> dict[str, list[dict]]:
              "rate": hits[label] / sizes[label]}
             for label in sorted(sizes)
         ]  # fmt: skip
-    event_record(
-        verb="key_view",
-        actor=by,
-        study=study,
-        target="redaction rates by condition",
-        payload={"reason": "redaction rates by condition", "fields": sorted(out)},
-    )
     return out

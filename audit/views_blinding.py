@@ -79,7 +79,10 @@ def blinding_page(request: HttpRequest, study_id: int) -> HttpResponse:
         by_condition=None,
     )
     if request.GET.get("rates") == "1" and study.status == Study.Status.UNBLINDED:
-        ctx["by_condition"] = redaction_rates_read(study=study, by=request.user)
+        try:
+            ctx["by_condition"] = redaction_rates_read(study=study, by=request.user)
+        except ServiceError as exc:  # the door refused: say so, show the rest
+            messages.error(request, str(exc))
     return render(request, "audit/blinding.html", ctx)
 
 

@@ -136,7 +136,7 @@ def test_rates_by_condition_need_unblinding_and_are_logged(draft, client):
     body = client.get(url).content.decode()
     assert "zephyr-large" in body and 'data-rates-field="model"' in body
     event = Event.objects.get(verb="key_view", study=draft.study)
-    assert event.actor == draft.lead and "model" in event.payload["fields"]
+    assert event.actor == draft.lead and event.payload["what"] == "redaction rates by condition"
 
 
 @pytest.mark.services
