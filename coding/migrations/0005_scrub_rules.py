@@ -6,27 +6,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coding', '0004_people_items_events'),
+        ("coding", "0004_people_items_events"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ScrubRule',
+            name="ScrubRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('name', 'Name (every spelling)'), ('phrase', 'Phrase (these words in order)')], max_length=8)),
-                ('text', models.CharField(max_length=200)),
-                ('added_at', models.DateTimeField(auto_now_add=True)),
-                ('redactions', models.PositiveIntegerField(default=0, help_text='Made when it was added.')),
-                ('added_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scrub_rules', to='coding.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("name", "Name (every spelling)"),
+                            ("phrase", "Phrase (these words in order)"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("text", models.CharField(max_length=200)),
+                ("added_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "redactions",
+                    models.PositiveIntegerField(default=0, help_text="Made when it was added."),
+                ),
+                (
+                    "added_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scrub_rules",
+                        to="coding.study",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['added_at', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('study', 'kind', 'text'), name='scrubrule_unique')],
+                "ordering": ["added_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("study", "kind", "text"), name="scrubrule_unique"
+                    )
+                ],
             },
         ),
     ]
