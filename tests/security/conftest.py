@@ -134,6 +134,8 @@ class World:
             "endpoint_id": self.endpoint.pk,
             "proposal_id": self.extra["proposal"].pk if "proposal" in self.extra else 0,
             "kind": "long",
+            "check_id": self.extra.get("check_id", 0),
+            "rule_id": self.extra.get("rule_id", 0),
             "invite_id": self.extra["invite"].pk,
             "member_id": self.extra["member"].pk,
             "token": self.extra["invite_token"],
@@ -175,6 +177,11 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
         filename="staged.jsonl",
         by=p.lead,
     )
+    from audit.models import BlindingCheck
+    from coding.models import ScrubRule
+
+    check = BlindingCheck.objects.create(study=p.study, requested_by=p.lead, status="done")
+    rule = ScrubRule.objects.create(study=p.study, kind="name", text="Kestrel", added_by=p.lead)
     proposal = benchmark_propose(
         benchmark=benchmark, by=p.other_lead, note="A source.", description="Proposed."
     )
@@ -184,6 +191,8 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     member = Membership.objects.get(study=p.study, user=p.coder_a)
     return World(
         extra={
+            "check_id": check.pk,
+            "rule_id": rule.pk,
             "invite": issued.invite,
             "invite_token": issued.token,
             "member": member,
