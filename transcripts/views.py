@@ -4,37 +4,73 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from alignweb.celery import app as celery_app
 from coding.services import ServiceError
 
 from . import selectors, services
+from .estimates import run_estimate
 from .forms import EndpointForm, RunForm, StudyFromRunForm
 from .models import GenerationRun
 from .permissions import access_run, require_generation_user
 from .runcard import build_run_card, run_card_markdown
 
 
+def _study_form() -> StudyFromRunForm:
+    # Neutral by design: coders see the study name, and a run's name may name models.
+    return StudyFromRunForm(initial={"name": f"Study {timezone.localdate():%Y-%m-%d}"})
+
+
 def _progress_context(run: GenerationRun) -> dict:
-    return {"run": run, "progress": selectors.run_progress(run=run)}
+    return {
+        "run": run,
+        "progress": selectors.run_progress(run=run),
+        "study_form": _study_form(),
+        "study_url": _study_url(run),
+    }
+
+
+def _estimate(form: RunForm):
+    """The preview of what the form would start, from whatever of it is valid so far."""
+    data = form.cleaned_data if form.is_bound else {}
+    endpoints, scaffolds = data.get("endpoints"), data.get("scaffolds")
+    prompt_set = data.get("prompt_set")
+    if not endpoints or not scaffolds or prompt_set is None:
+        return None
+    prompts = selectors.prompt_list_current(prompt_set)[: data.get("max_prompts") or None]
+    return run_estimate(
+        endpoints=endpoints,
+        scaffolds=scaffolds,
+        prompts=prompts,
+        replicates=data.get("replicates") or 1,
+        max_tokens=data.get("max_tokens"),
+    )
 
 
 @login_required
 @require_GET
 def run_list(request: HttpRequest) -> HttpResponse:
     require_generation_user(request.user)
+    runs = list(selectors.run_list(user=request.user))
+    for run in runs:
+        run.outcome = selectors.run_outcome(
+            status=run.status, total=run.total, succeeded=run.succeeded, failed=run.failed
+        )
     return render(
         request,
         "transcripts/run_list.html",
         {
-            "runs": selectors.run_list(user=request.user),
+            "runs": runs,
             "endpoints": selectors.endpoint_list(user=request.user),
+            "fake_port": settings.FAKE_MODEL_PORT,
         },
     )
 
@@ -43,8 +79,17 @@ def run_list(request: HttpRequest) -> HttpResponse:
 def run_create(request: HttpRequest) -> HttpResponse:
     require_generation_user(request.user)
     form = RunForm(request.POST or None, user=request.user)
+    estimate = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        estimate = _estimate(form)
+        if estimate is not None and estimate.needs_confirmation and not data.get("confirm"):
+            form.add_error(
+                None,
+                "Please confirm: " + " and ".join(estimate.confirm_reasons) + ". "
+                "Tick the box under the estimate to start it.",
+            )
+            return render(request, "transcripts/run_form.html", _form_context(form, estimate))
         try:
             run = services.run_create(
                 by=request.user,
@@ -61,12 +106,33 @@ def run_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Run started with {run.transcripts.count()} cells.")
             return redirect("transcripts:run-detail", run_id=run.pk)
-    context = {
+    elif form.is_bound:
+        form.is_valid()
+        estimate = _estimate(form)
+    return render(request, "transcripts/run_form.html", _form_context(form, estimate))
+
+
+def _form_context(form: RunForm, estimate) -> dict:
+    return {
         "form": form,
+        "estimate": estimate,
         "has_endpoints": form.fields["endpoints"].queryset.exists(),
         "inline": bool(celery_app.conf.task_always_eager),
     }
-    return render(request, "transcripts/run_form.html", context)
+
+
+@login_required
+@require_POST
+def run_estimate_preview(request: HttpRequest) -> HttpResponse:
+    """htmx: the cells / tokens / cost preview of the new-run form as it is filled in."""
+    require_generation_user(request.user)
+    form = RunForm(request.POST, user=request.user)
+    form.is_valid()  # the preview uses whatever parts are valid; errors show on submit
+    return render(
+        request,
+        "transcripts/_partials/run_estimate.html",
+        {"estimate": _estimate(form), "form": form},
+    )
 
 
 @login_required
@@ -74,10 +140,8 @@ def run_create(request: HttpRequest) -> HttpResponse:
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access_run(request.user, run_id)
     context = _progress_context(run) | {
-        "study_form": StudyFromRunForm(initial={"name": f"{run.name} (coding)"}),
         "endpoints": run.endpoints.order_by("name"),
         "scaffolds": run.scaffolds.order_by("code"),
-        "study_url": _study_url(run),
     }
     return render(request, "transcripts/run_detail.html", context)
 
@@ -87,11 +151,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
     """The htmx partial polled while a run is going; it stops polling once finished."""
     run = access_run(request.user, run_id)
-    context = _progress_context(run) | {
-        "study_form": StudyFromRunForm(initial={"name": f"{run.name} (coding)"}),
-        "study_url": _study_url(run),
-    }
-    return render(request, "transcripts/_partials/run_progress.html", context)
+    return render(request, "transcripts/_partials/run_progress.html", _progress_context(run))
 
 
 def _study_url(run: GenerationRun) -> str | None:
@@ -213,7 +273,10 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "transcripts/endpoint_list.html",
-        {"endpoints": selectors.endpoint_list(user=request.user)},
+        {
+            "endpoints": selectors.endpoint_list(user=request.user),
+            "fake_port": settings.FAKE_MODEL_PORT,
+        },
     )
 
 
@@ -229,7 +292,11 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Endpoint “{endpoint.name}” saved.")
             return redirect("transcripts:endpoint-list")
-    return render(request, "transcripts/endpoint_form.html", {"form": form})
+    return render(
+        request,
+        "transcripts/endpoint_form.html",
+        {"form": form, "fake_port": settings.FAKE_MODEL_PORT},
+    )
 
 
 @login_required
