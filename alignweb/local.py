@@ -1,7 +1,7 @@
 """`make run`: the whole stack on one machine, under one supervisor, needing no server.
 
-Runs, in this order: migrations, the demo data (first run only), recovery of runs a
-previous stack left running, then three processes side by side:
+Runs, in this order: migrations, the demo data (first run only) and recovery of runs a
+previous stack left running (``manage.py local_setup``), then three processes side by side:
 
 - ``model``: the built-in offline model server (OpenAI and Anthropic APIs) that the demo
   endpoints point at (port 8765, or FAKE_MODEL_PORT; another free port if that is taken);
@@ -86,6 +86,10 @@ def local_env(base: Mapping[str, str], options: Options) -> dict[str, str]:
         env.pop(name, None)
     env["FAKE_MODEL_PORT"] = str(options.fake_port)
     env["PYTHONUNBUFFERED"] = "1"
+    # Static files are served from the source folders (WHITENOISE_USE_FINDERS); an empty
+    # STATIC_ROOT keeps whitenoise from warning on every start.
+    env.setdefault("STATIC_ROOT", str(options.local_dir / "staticfiles"))
+    (options.local_dir / "staticfiles").mkdir(parents=True, exist_ok=True)
     env.setdefault("DJANGO_SETTINGS_MODULE", "alignweb.settings")
     return env
 
@@ -119,24 +123,16 @@ def commands(options: Options, env: Mapping[str, str]) -> dict[str, list[str]]:
     else:
         web = [py, "-m", "gunicorn", "alignweb.wsgi:application"]
         web += ["--bind", f"{options.host}:{options.port}", "--workers", "2", "--threads", "4"]
-        web += ["--graceful-timeout", "5", "--error-logfile", "-"]
+        web += ["--graceful-timeout", "3", "--no-control-socket", "--error-logfile", "-"]
     return {"model": fake, "worker": worker, "web": web}
 
 
 def setup_steps(options: Options) -> list[list[str]]:
     """One-shot steps before the servers start; each must succeed."""
-    py = sys.executable
-    steps = [[py, "manage.py", "migrate", "--noinput", "-v", "1"]]
-    if options.demo != "none":
-        demo = [py, "manage.py", "demo"]
-        if options.demo == "users":
-            demo.append("--users-only")
-        if options.password:
-            demo += ["--password", options.password]
-        steps.append(demo)
-    # A stack stopped mid-run (Ctrl-C, crash, kill): its runs go on where they stopped.
-    steps.append([py, "manage.py", "generation_recover", "--expire-leases"])
-    return steps
+    step = [sys.executable, "manage.py", "local_setup", "--demo", options.demo]
+    if options.password:
+        step += ["--password", options.password]
+    return [step]
 
 
 def _die_with_parent() -> None:
@@ -210,7 +206,7 @@ class Supervisor:
                 status = proc.poll()
                 if status is not None:
                     self.say("setup", f"{name} exited with status {status}; stopping the rest.")
-                    code = status or 1
+                    code = status if status and status > 0 else 1
                     self.stopping.set()
                     break
             self.stopping.wait(0.2)
