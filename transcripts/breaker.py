@@ -48,17 +48,18 @@ def endpoint_error(result: ProviderError) -> str | None:
     return None
 
 
-def _tripped(*, run_id: int, endpoint_id: int, kind: str) -> bool:
+def _tripped(*, run_id: int, endpoint_id: int, kind: str, attempt: int) -> bool:
     cells = Transcript.objects.filter(run_id=run_id, endpoint_id=endpoint_id)
     if cells.filter(state=State.SUCCEEDED).exists():
         return False  # it worked before: this is about the cell (or a blip), not the endpoint
     if kind != UNREACHABLE:
         return True
-    earlier = cells.filter(
+    # Connection errors of other cells so far, plus this cell's attempts (this one too).
+    others = cells.filter(
         Q(last_error__startswith=CONNECTION_PREFIX) | Q(last_error__contains=MARKER),
         state__in=(State.RETRYABLE, State.FAILED),
     ).aggregate(n=Sum("attempts"))["n"]
-    return (earlier or 0) + 1 >= CONNECT_ATTEMPTS
+    return (others or 0) + attempt >= CONNECT_ATTEMPTS
 
 
 def message(*, endpoint: ModelEndpoint, kind: str, error: str) -> str:
@@ -81,11 +82,17 @@ def message(*, endpoint: ModelEndpoint, kind: str, error: str) -> str:
     )
 
 
-def check(*, run_id: int, endpoint_id: int, result: ProviderError, now: datetime) -> str | None:
-    """If ``result`` shows the endpoint is down for this run, fail the endpoint's waiting
-    cells with one message and return it (the caller fails its own cell with it too)."""
+def check(
+    *, run_id: int, endpoint_id: int, attempt: int, result: ProviderError, now: datetime
+) -> str | None:
+    """If ``result`` (attempt ``attempt`` of a cell) shows the endpoint is down for this
+    run, fail the endpoint's waiting cells with one message and return it (the caller
+    fails its own cell with it too)."""
     kind = endpoint_error(result)
-    if kind is None or not _tripped(run_id=run_id, endpoint_id=endpoint_id, kind=kind):
+    tripped = kind is not None and _tripped(
+        run_id=run_id, endpoint_id=endpoint_id, kind=kind, attempt=attempt
+    )
+    if not tripped:
         return None
     endpoint = ModelEndpoint.objects.get(pk=endpoint_id)
     text = message(endpoint=endpoint, kind=kind, error=result.message.strip()[:400])

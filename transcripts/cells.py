@@ -251,7 +251,11 @@ def cell_record(claim: Claim, result: Completion | ProviderError) -> float | Non
                 )
             # The endpoint itself is down (or rejects us): one message, no more calls.
             down = breaker.check(
-                run_id=claim.run_id, endpoint_id=claim.endpoint_id, result=result, now=now
+                run_id=claim.run_id,
+                endpoint_id=claim.endpoint_id,
+                attempt=claim.attempt,
+                result=result,
+                now=now,
             )
             if down is not None:
                 delay = None
