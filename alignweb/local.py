@@ -123,6 +123,7 @@ def commands(options: Options, env: Mapping[str, str]) -> dict[str, list[str]]:
     else:
         web = [py, "-m", "gunicorn", "alignweb.wsgi:application"]
         web += ["--bind", f"{options.host}:{options.port}", "--workers", "2", "--threads", "4"]
+        web += ["--preload"]  # import the app once, before the workers fork
         web += ["--graceful-timeout", "3", "--no-control-socket", "--error-logfile", "-"]
     return {"model": fake, "worker": worker, "web": web}
 
