@@ -18,7 +18,8 @@ Results shape (``VERSION`` 1)::
                      "confusion": {"rows": label, "cols": label, "matrix": [[int]]} | None}],
      "series": {code: {coefficient: value}},          # headline numbers, for the history
      "pair_ci_min_items": int,                        # absent in snapshots made before it
-     "pairs": [{"a", "b", "n_items", "dimensions": {code: {"values": {...}, "ci": {...}}}}],
+     "pairs": [{"a", "b", "n_items", "dimensions": {code: {"values": {...}, "ci": {...},
+                "n_items", "warnings", "reasons": {coefficient: why undefined}}}}],
      "conditions": None | [{"condition", "n_items", "dimensions": {code: {...}}}],
      "disagreements": [{"item", "n_dimensions", "spread", "dimensions": [code]}]}
 """
@@ -59,6 +60,7 @@ LABELS = {
     "krippendorff_alpha_nominal": "Krippendorff's α (nominal)",
     "krippendorff_alpha_ordinal": "Krippendorff's α (ordinal)",
     "krippendorff_alpha_interval": "Krippendorff's α (interval)",
+    "krippendorff_alpha_ratio": "Krippendorff's α (ratio)",
 }
 MAX_DISAGREEMENTS = 25
 # A coder pair gets bootstrap intervals only from this many shared items on: resampling
@@ -70,12 +72,26 @@ Rating = tuple[str, str, str, int]  # item, coder, dimension, value
 Dimension = tuple[str, str, Sequence[int]]  # code, name, categories
 
 
+def _report(
+    triples: Sequence[tuple[str, str, int]], categories: Sequence[int], n_boot: int, seed: int
+) -> dict[str, Any]:
+    """``agreement(...).to_dict()`` plus why each undefined coefficient is undefined."""
+    result = agreement(triples, categories, n_boot=n_boot, seed=seed)
+    reasons = {
+        name: c.reason for name, c in result.coefficients.items() if c.value is None and c.reason
+    }
+    return {**result.to_dict(), "reasons": reasons}
+
+
 def _subset(report: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    names = list(names)
     return {
         "values": {name: report[name] for name in names},
         "ci": {name: report["ci"][name] for name in names},
         "n_items": report["n_items"],
         "warnings": list(report["warnings"]),
+        # Absent in snapshots made before it; audit.agreement_tables falls back on warnings.
+        "reasons": {n: r for n, r in report.get("reasons", {}).items() if n in names},
     }
 
 
@@ -236,7 +252,7 @@ def _by_pair(
     def report(triples: Sequence[tuple[str, str, int]], categories, boot: int) -> dict:
         key = (_canonical(triples), tuple(categories), boot)
         if key not in memo:
-            memo[key] = agreement(triples, categories, n_boot=boot, seed=seed).to_dict()
+            memo[key] = _report(triples, categories, boot, seed)
         return memo[key]
 
     pairs = []
@@ -269,7 +285,7 @@ def _by_condition(dimensions, per_dim, conditions, n_boot, seed) -> list[dict[st
         for code, _name, categories in dimensions:
             triples = [t for t in per_dim.get(code, []) if conditions.get(t[0]) == label]
             items |= {t[0] for t in triples}
-            report = agreement(triples, categories, n_boot=n_boot, seed=seed).to_dict()
+            report = _report(triples, categories, n_boot, seed)
             entry["dimensions"][code] = _subset(report, MAIN_COEFFICIENTS)
         entry["n_items"] = len(items)
         out.append(entry)
@@ -283,8 +299,9 @@ def results_csv_rows(results: Mapping[str, Any]) -> Iterable[list[Any]]:
     """Long-form rows: scope (dimension | pair | condition), group, dimension, coefficient."""
     for dim in results.get("dimensions", []):
         for name in COEFFICIENTS:
+            # .get: snapshots written before a coefficient existed lack its key.
             ci = dim["ci"].get(name) or [None, None]
-            yield ["dimension", "all", dim["code"], name, dim[name], *ci, dim["n_items"]]
+            yield ["dimension", "all", dim["code"], name, dim.get(name), *ci, dim["n_items"]]
     for pair in results.get("pairs", []):
         for code, entry in pair["dimensions"].items():
             for name, value in entry["values"].items():

@@ -34,6 +34,7 @@ from .agreement_results import (
     SERIES_COEFFICIENTS,
     results_csv_rows,
 )
+from .agreement_tables import coefficient_table, heatmaps
 from .charts import Bar, Group, Panel, bar_chart, domain_for, line_chart
 from .models import AgreementSnapshot
 from .services import SnapshotState, snapshot_current
@@ -95,22 +96,6 @@ def _history_chart(series: list[dict], dimension_codes: list[str]) -> Any:
     ), LABELS[name]
 
 
-def _pair_table(results: dict, codes: list[str]) -> list[dict[str, Any]]:
-    rows = []
-    for entry in results.get("pairs", []) + (results.get("conditions") or []):
-        cells = []
-        for code in codes:
-            d = entry["dimensions"].get(code, {})
-            values, ci = d.get("values", {}), d.get("ci", {})
-            name = "cohen_kappa" if values.get("cohen_kappa") is not None else "gwet_ac1"
-            cells.append({"name": LABELS[name], "value": values.get(name), "ci": ci.get(name)})
-        label = entry.get("condition") or f"{entry['a']} · {entry['b']}"
-        rows.append(
-            {"label": label, "n_items": entry["n_items"], "cells": cells, "is_pair": "a" in entry}
-        )
-    return rows
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def agreement_dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
@@ -137,7 +122,8 @@ def agreement_dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
         results = snapshot.results
         dims = results["dimensions"]
         codes = [d["code"] for d in dims]
-        table_rows = _pair_table(results, codes)
+        conditions = results.get("conditions") or []
+        condition_view = "heatmap" if request.GET.get("conditions") == "heatmap" else "table"
         series = selectors.snapshot_series(study=study)
         history = _history_chart(series, codes)
         ctx.update(
@@ -153,8 +139,15 @@ def agreement_dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
                 }
                 for d in dims
             ],
-            pairs=[r for r in table_rows if r["is_pair"]],
-            conditions=[r for r in table_rows if not r["is_pair"]],
+            pairs=coefficient_table(results.get("pairs", []), codes),
+            conditions=(
+                heatmaps(conditions, codes)
+                if condition_view == "heatmap"
+                else coefficient_table(conditions, codes)
+            )
+            if conditions
+            else None,
+            condition_view=condition_view,
             history_chart=history[0] if history else None,
             history_label=history[1] if history else "",
             n_snapshots=len(series),

@@ -1,13 +1,15 @@
 """Inter-coder agreement for one rubric dimension: coefficients, bootstrap CIs, warnings.
 
 Pure numpy (no Django). Ratings are ``(item, coder, value)`` triples with a declared,
-ordered list of categories; a value of None (or NaN) is a missing rating. Weights and
-the interval/ordinal metrics use the category *rank* (position in ``categories``).
+ordered list of categories; a value of None (or NaN) is a missing rating. Kappa and AC2
+weights and the ordinal metric use the category *rank* (position in ``categories``); the
+interval and ratio metrics use the categories' numeric values (undefined, with a reason,
+when the categories are not numbers).
 
 Coefficients (formula sources in ``agreement_core``): percent agreement, Cohen's kappa
 (unweighted, linear, quadratic), Scott's pi and PABAK for exactly two coders (items rated
 by both); Fleiss' kappa, Gwet's AC1 and AC2 (linear, quadratic) as in irrCAC, and
-Krippendorff's alpha (nominal, ordinal, interval) for any number of coders with missing
+Krippendorff's alpha (nominal, ordinal, interval, ratio) for any number of coders with missing
 ratings. A coefficient whose denominator is 0 is None, with the reason in ``warnings``.
 Percentile bootstrap CIs resample items through multinomial draws of the rating-pattern
 counts (``agreement_bootstrap``).
@@ -32,7 +34,7 @@ Public API
          "ci": {"<each coefficient above>": [low, high] or null},
          "warnings": [str, ...]}
 
-    Every x is a float or None. ``ci`` always has all 13 keys; a value is None when the
+    Every x is a float or None. ``ci`` always has all 14 keys; a value is None when the
     coefficient is undefined, when no bootstrap draw was defined, or when n_boot is 0.
     ``n_items`` counts items with at least one rating; ``n_coders`` coders with at least
     one rating.
@@ -77,6 +79,7 @@ __all__ = [
     "agreement_reports",
     "cohen_kappa",
     "encode_ratings",
+    "numeric_values",
 ]
 
 MIN_ITEMS = 30
@@ -146,6 +149,24 @@ def _finite(value: float | None) -> float | None:
 
 def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def numeric_values(categories: Sequence[Any]) -> tuple[float, ...] | None:
+    """The categories as finite numbers (for the interval and ratio metrics), or None.
+
+    Booleans and numeric-looking strings are not numbers here: "1" is a label, and the
+    caller (e.g. the CLI) decides whether a CSV cell spells a number.
+    """
+    out = []
+    for category in categories:
+        if isinstance(category, bool | np.bool_) or not isinstance(
+            category, int | float | np.integer | np.floating
+        ):
+            return None
+        if not math.isfinite(category):
+            return None
+        out.append(float(category))
+    return tuple(out)
 
 
 def _check_categories(categories: Sequence[Any]) -> tuple[Any, ...]:
@@ -300,6 +321,7 @@ def _analyse(
     if not 0 < level < 1:
         raise ValueError("level must lie strictly between 0 and 1")
     q = len(categories)
+    table = replace(table, values=numeric_values(categories))
     point, reasons = coefficients(table, table.counts[None, :], explain=True)
     draws = bootstrap_draws(table, n_boot, np.random.default_rng(seed))
 

@@ -23,8 +23,11 @@ Formula sources (cited again beside each formula):
   over items with two or more ratings, classification probabilities over items with one
   or more ratings.
 - Krippendorff's alpha: Krippendorff, K. (2011) "Computing Krippendorff's
-  alpha-reliability", coincidence matrix with nominal, ordinal and interval metrics
-  (interval on category ranks), matching the ``krippendorff`` PyPI package.
+  alpha-reliability", coincidence matrix with the nominal, ordinal (category ranks),
+  interval and ratio metrics. Interval and ratio use the categories' numeric values
+  (delta^2 = (c - k)^2 and ((c - k) / (c + k))^2): on categories 0, 1, 5 a 1-vs-5 split
+  is four times a 0-vs-1 split, not the same. Non-numeric categories leave both undefined.
+  Matches the ``krippendorff`` PyPI package.
 
 Undefined values (a zero denominator) come back as NaN in the arrays; the caller turns
 them into None. With ``explain=True`` the reason for each undefined point estimate is
@@ -58,6 +61,7 @@ MULTI_CODER_COEFFICIENTS = (
     "krippendorff_alpha_nominal",
     "krippendorff_alpha_ordinal",
     "krippendorff_alpha_interval",
+    "krippendorff_alpha_ratio",
 )
 COEFFICIENTS = TWO_CODER_COEFFICIENTS + MULTI_CODER_COEFFICIENTS
 # Helper statistics returned alongside the coefficients (used for warnings).
@@ -89,12 +93,14 @@ class PatternTable:
 
     ``patterns`` is (P, m) int with -1 for missing; ``counts`` is (P,) int64. Items with
     no rating at all are not represented (they carry no information, and irrCAC asks for
-    them to be removed).
+    them to be removed). ``values`` holds the numeric value of each category (by rank) for
+    the interval and ratio metrics, or None when the categories are not numbers.
     """
 
     patterns: np.ndarray
     counts: np.ndarray
     n_categories: int
+    values: tuple[float, ...] | None = None
 
     @property
     def n_items(self) -> int:
@@ -105,8 +111,13 @@ class PatternTable:
         return int(self.patterns.shape[1])
 
 
-def pattern_table(codes: np.ndarray, n_categories: int) -> PatternTable:
-    """Count the distinct rating patterns of an item x coder matrix of ranks (-1 = missing)."""
+def pattern_table(
+    codes: np.ndarray, n_categories: int, values: tuple[float, ...] | None = None
+) -> PatternTable:
+    """Count the distinct rating patterns of an item x coder matrix of ranks (-1 = missing).
+
+    ``values``: the categories' numbers for the interval and ratio metrics (None: not
+    numbers, so those two are undefined)."""
     codes = np.asarray(codes)
     if codes.ndim != 2:
         raise ValueError("codes must be a 2-D item x coder array")
@@ -115,13 +126,15 @@ def pattern_table(codes: np.ndarray, n_categories: int) -> PatternTable:
     q = int(n_categories)
     if q < 1:
         raise ValueError("at least one category is required")
+    if values is not None and len(values) != q:
+        raise ValueError("values must give one number per category")
     if codes.size and (codes.min() < MISSING or codes.max() >= q):
         raise ValueError(f"codes must lie in -1 .. {q - 1}")
     codes = codes[(codes != MISSING).any(axis=1)]
     n_rows, m = codes.shape
     base = q + 1
     if n_rows == 0:
-        return PatternTable(np.zeros((0, m), dtype=np.int64), np.zeros(0, np.int64), q)
+        return PatternTable(np.zeros((0, m), dtype=np.int64), np.zeros(0, np.int64), q, values)
     if m * np.log2(base) < 62:
         # Encode each row as one integer in base q+1, then count: O(n) and no row sort.
         powers = base ** np.arange(m, dtype=np.int64)
@@ -135,7 +148,7 @@ def pattern_table(codes: np.ndarray, n_categories: int) -> PatternTable:
         patterns = (keys[:, None] // powers[None, :]) % base - 1
     else:
         patterns, counts = np.unique(codes, axis=0, return_counts=True)
-    return PatternTable(patterns.astype(np.int64), counts.astype(np.int64), q)
+    return PatternTable(patterns.astype(np.int64), counts.astype(np.int64), q, values)
 
 
 def pattern_table_from_confusion(table: np.ndarray) -> PatternTable:
@@ -260,7 +273,7 @@ def coefficients(
     with np.errstate(divide="ignore", invalid="ignore"):
         values.update(_two_coder(table, feats, sums, undefined))
         values.update(_fleiss_gwet(q, feats, sums, undefined))
-        values.update(_krippendorff(q, feats, sums, undefined))
+        values.update(_krippendorff(table, feats, sums, undefined))
     return values, undefined.reasons or {}
 
 
@@ -393,45 +406,69 @@ def _fleiss_gwet(
 
 
 def _krippendorff(
-    q: int, feats: _Features, sums: np.ndarray, undefined: _Undefined
+    table: PatternTable, feats: _Features, sums: np.ndarray, undefined: _Undefined
 ) -> dict[str, np.ndarray]:
-    n_batch = sums.shape[0]
+    q, n_batch = table.n_categories, sums.shape[0]
     out: dict[str, np.ndarray] = {}
     o = sums[:, feats.coincidence].reshape(n_batch, q, q)
     n_c = o.sum(axis=2)  # pairable values per category
     n = n_c.sum(axis=1)
-    ranks = np.arange(q, dtype=float)
 
     # Krippendorff (2011), metric differences delta^2_ck.
     nominal = 1.0 - np.eye(q)
-    interval = (ranks[:, None] - ranks[None, :]) ** 2
     # Ordinal: (sum_{g=c..k} n_g - (n_c + n_k) / 2)^2, recomputed from each batch's n_g.
     low = np.minimum.outer(np.arange(q), np.arange(q))
     high = np.maximum.outer(np.arange(q), np.arange(q))
     cumulative = np.cumsum(n_c, axis=1)
     between = cumulative[:, high] - cumulative[:, low] + n_c[:, low]
     ordinal = (between - (n_c[:, :, None] + n_c[:, None, :]) / 2) ** 2
+    metrics: list[tuple[str, np.ndarray, str | None]] = [
+        ("krippendorff_alpha_nominal", nominal[None], None),
+        ("krippendorff_alpha_ordinal", ordinal, None),
+    ]
+    metrics += _numeric_metrics(table.values, q)
 
     too_few = n < 2
-    for name, delta in (
-        ("krippendorff_alpha_nominal", nominal[None]),
-        ("krippendorff_alpha_ordinal", ordinal),
-        ("krippendorff_alpha_interval", interval[None]),
-    ):
+    for name, delta, not_applicable in metrics:
         observed = (o * delta).sum(axis=(1, 2))
         expected = (n_c[:, :, None] * n_c[:, None, :] * delta).sum(axis=(1, 2))
         # alpha = 1 - D_o / D_e = 1 - (n - 1) sum o_ck d_ck / sum n_c n_k d_ck.
         alpha = 1.0 - (n - 1.0) * observed / expected
-        undefined.guard(
-            name,
-            alpha,
-            [
-                (too_few, "no item has two or more ratings (no pairable values)"),
-                (
-                    np.abs(expected) < EPS,
-                    "expected disagreement is 0 (all pairable ratings are in one category)",
-                ),
-            ],
-        )
+        checks = [
+            (too_few, "no item has two or more ratings (no pairable values)"),
+            (
+                np.abs(expected) < EPS,
+                "expected disagreement is 0 (all pairable ratings are in one category)",
+            ),
+        ]
+        if not_applicable is not None:
+            checks.insert(0, (np.ones(n_batch, bool), not_applicable))
+        undefined.guard(name, alpha, checks)
         out[name] = alpha
     return out
+
+
+def _numeric_metrics(
+    values: tuple[float, ...] | None, q: int
+) -> list[tuple[str, np.ndarray, str | None]]:
+    """Interval and ratio delta^2 on the category values (Krippendorff 2011), or the reason
+    they do not apply. A placeholder delta keeps the arithmetic shape-safe when they don't."""
+    placeholder = (1.0 - np.eye(q))[None]
+    if values is None:
+        why = "the categories are not numbers, so interval and ratio differences are undefined"
+        return [
+            ("krippendorff_alpha_interval", placeholder, why),
+            ("krippendorff_alpha_ratio", placeholder, why),
+        ]
+    v = np.asarray(values, dtype=float)
+    interval = (v[:, None] - v[None, :]) ** 2
+    metrics = [("krippendorff_alpha_interval", interval[None], None)]
+    if (v < 0).any():
+        why = "a category value is negative; the ratio metric needs a scale with a true zero"
+        metrics.append(("krippendorff_alpha_ratio", placeholder, why))
+        return metrics
+    total = v[:, None] + v[None, :]
+    # ((c - k) / (c + k))^2, and 0 for c = k = 0 (no difference).
+    ratio = np.divide(v[:, None] - v[None, :], total, out=np.zeros((q, q)), where=total > 0) ** 2
+    metrics.append(("krippendorff_alpha_ratio", ratio[None], None))
+    return metrics

@@ -189,44 +189,56 @@ def one_way(groups: Mapping[str, Sequence[float]]) -> OneWayResult:
     """One-way ANOVA (Fisher 1925) with eta squared, and Kruskal-Wallis beside it.
 
     F = [SS_between / (k - 1)] / [SS_within / (N - k)], p = upper tail of F(k - 1, N - k);
-    eta squared = SS_between / SS_total (Cohen 1973). `groups` maps scaffold -> values;
-    every listed scaffold must have at least one value, otherwise the tests are None.
+    eta squared = SS_between / SS_total (Cohen 1973). `groups` maps scaffold -> values.
+    A listed scaffold with no values (a model that did not run it) is left out: the tests
+    run over the k scaffolds that have values (df from those), and the note names the
+    missing ones; its mean is None and its n 0.
     """
+    from scipy import stats  # heavy: loaded only when an analysis runs
+
     arrays = {name: np.asarray(values, dtype=float) for name, values in groups.items()}
     means = {name: (_clean(a.mean()) if a.size else None) for name, a in arrays.items()}
     counts = {name: int(a.size) for name, a in arrays.items()}
-    empty = OneWayResult(None, None, None, None, None, None, None, means, counts)
-    if len(arrays) < 2:
-        empty.note = "fewer than 2 scaffolds: nothing to compare"
-        return empty
     missing = [name for name, a in arrays.items() if a.size == 0]
-    if missing:
-        empty.note = f"no observations for scaffold(s) {', '.join(missing)}"
+    present = {name: a for name, a in arrays.items() if a.size}
+    plural = "s" if len(missing) > 1 else ""
+    missing_note = f"no observations for scaffold{plural} {', '.join(missing)}" if missing else None
+    empty = OneWayResult(None, None, None, None, None, None, None, means, counts)
+    if len(present) < 2:
+        empty.note = _join(
+            "fewer than 2 scaffolds with observations: nothing to compare", missing_note
+        )
         return empty
 
-    k = len(arrays)
-    pooled = np.concatenate(list(arrays.values()))
+    k = len(present)
+    pooled = np.concatenate(list(present.values()))
     df_between, df_within = k - 1, pooled.size - k
     result = OneWayResult(None, None, df_between, df_within, None, None, None, means, counts)
+    if missing_note:
+        result.note = f"{missing_note}: tested across {', '.join(present)} (df {k - 1})"
     if np.all(pooled == pooled[0]):
-        result.note = "no variance"
+        result.note = _join("no variance", result.note)
         return result
 
     grand = pooled.mean()
     ss_total = float(np.sum((pooled - grand) ** 2))
-    ss_between = float(sum(a.size * (a.mean() - grand) ** 2 for a in arrays.values()))
-    ss_within = float(sum(np.sum((a - a.mean()) ** 2) for a in arrays.values()))
+    ss_between = float(sum(a.size * (a.mean() - grand) ** 2 for a in present.values()))
+    ss_within = float(sum(np.sum((a - a.mean()) ** 2) for a in present.values()))
     if ss_between <= RELATIVE_TOLERANCE * ss_total:
         ss_between = 0.0
     result.eta_squared = _clean(ss_between / ss_total)
-    result.kruskal_H, result.kruskal_p = kruskal_wallis(list(arrays.values()))
+    result.kruskal_H, result.kruskal_p = kruskal_wallis(list(present.values()))
     if ss_within <= RELATIVE_TOLERANCE * ss_total or df_within == 0:
-        result.note = "no variance within scaffolds: F is undefined (infinite)"
+        result.note = _join("no variance within scaffolds: F is undefined (infinite)", result.note)
         return result
     f_value = (ss_between / df_between) / (ss_within / df_within)
     result.F = _clean(f_value)
     result.p = _clean(stats.f.sf(f_value, df_between, df_within))
     return result
+
+
+def _join(first: str, second: str | None) -> str:
+    return first if not second else f"{first}; {second}"
 
 
 def _checked_pvalues(pvalues: Sequence[float | None]) -> list[int]:
@@ -300,15 +312,19 @@ class TwoWayResult:
     df_resid: int | None
     note: str | None = None
 
-    def contract_terms(self) -> dict[str, dict[str, float | None]]:
-        """The CLI shape: {"model": {"F", "p"}, "scaffold": {...}, "model:scaffold": {...}}."""
-        return {name: {"F": t.F, "p": t.p} for name, t in self.terms.items()}
+    def contract_terms(self) -> dict[str, dict[str, float | int | None]]:
+        """The CLI shape: {"model": {"F", "p", "df"}, "scaffold": {...}, "model:scaffold": ...}."""
+        return {name: {"F": t.F, "p": t.p, "df": t.df} for name, t in self.terms.items()}
 
 
-def _rss(y: np.ndarray, design: np.ndarray) -> float:
+def _fit(y: np.ndarray, design: np.ndarray) -> tuple[float, int]:
+    """Residual sum of squares and rank of a least-squares fit.
+
+    lstsq projects onto the column space, so a column aliased by an empty cell changes
+    nothing: it is dropped in effect, as R's lm does, and the rank counts what is left."""
     beta, *_ = np.linalg.lstsq(design, y, rcond=None)
     residual = y - design @ beta
-    return float(residual @ residual)
+    return float(residual @ residual), int(np.linalg.matrix_rank(design))
 
 
 def _dummies(labels: Sequence[str], levels: Sequence[str]) -> np.ndarray:
@@ -319,17 +335,23 @@ def _dummies(labels: Sequence[str], levels: Sequence[str]) -> np.ndarray:
 def two_way_anova(
     values: Sequence[float], models: Sequence[str], scaffolds: Sequence[str]
 ) -> TwoWayResult:
-    """Type II two-way ANOVA y ~ model + scaffold + model:scaffold.
+    """Type II two-way ANOVA y ~ model + scaffold + model:scaffold by model comparison.
 
-    Type II (Langsrud 2003; as statsmodels `anova_lm(typ=2)` and R car::Anova): each main
-    effect is tested after the other main effect, the interaction after both, every F
-    against the full model's residual mean square:
+    Type II (Langsrud 2003; R car::Anova type II; statsmodels `anova_lm(typ=2)` on a full
+    design): each main effect is tested after the other main effect, the interaction after
+    both, every F against the full model's residual mean square:
       SS(model)    = RSS(scaffold) - RSS(model + scaffold)
       SS(scaffold) = RSS(model) - RSS(model + scaffold)
-      SS(model:scaffold) = RSS(model + scaffold) - RSS(full).
-    Degenerate designs (a single model or scaffold, an empty model x scaffold cell, no
-    residual degrees of freedom, no residual variance) give None statistics and a note.
+      SS(model:scaffold) = RSS(model + scaffold) - RSS(full),
+    each df the difference in rank of the two designs. An empty model x scaffold cell
+    aliases an interaction column; as lm/car the fit drops it (df (a-1)(b-1) minus the
+    aliased) and the note names the cell. statsmodels' `anova_lm(typ=2)` gets the main
+    effects of such a design wrong (pseudo-inverse Wald tests); the tests use its
+    nested-model form. Nothing to test (one model or scaffold, no residual df, no
+    variance): None statistics and a note saying why.
     """
+    from scipy import stats  # heavy: loaded only when an analysis runs
+
     y = np.asarray(values, dtype=float)
     model_levels = sorted(set(models), key=natural_key)
     scaffold_levels = sorted(set(scaffolds), key=natural_key)
@@ -349,39 +371,52 @@ def two_way_anova(
         return undefined("fewer than 2 scaffolds: the scaffold and interaction terms are undefined")
     cells = {(m, s) for m, s in zip(models, scaffolds, strict=True)}
     empty = [f"{m}/{s}" for m in model_levels for s in scaffold_levels if (m, s) not in cells]
+    notes = []
     if empty:
-        return undefined(f"singular design: empty model x scaffold cell(s) {', '.join(empty)}")
+        notes.append(
+            f"empty model x scaffold cell{'s' if len(empty) > 1 else ''} {', '.join(empty)}: "
+            "aliased interaction columns dropped (as R lm/car::Anova), Type II on the rest"
+        )
 
     ones = np.ones((len(y), 1))
     dm, ds = _dummies(models, model_levels), _dummies(scaffolds, scaffold_levels)
     interaction = np.einsum("ni,nj->nij", dm, ds).reshape(len(y), -1)
-    full = np.hstack([ones, dm, ds, interaction])
-    df_resid = len(y) - full.shape[1]
-    if np.linalg.matrix_rank(full) < full.shape[1]:
-        return undefined("singular design matrix")
+    rss_full, rank_full = _fit(y, np.hstack([ones, dm, ds, interaction]))
+    rss_main, rank_main = _fit(y, np.hstack([ones, dm, ds]))
+    rss_scaffold, rank_scaffold = _fit(y, np.hstack([ones, ds]))
+    rss_model, rank_model = _fit(y, np.hstack([ones, dm]))
+    comparisons = {
+        "model": (rss_scaffold - rss_main, rank_main - rank_scaffold),
+        "scaffold": (rss_model - rss_main, rank_main - rank_model),
+        "model:scaffold": (rss_main - rss_full, rank_full - rank_main),
+    }
+    dfs.update({name: df for name, (_, df) in comparisons.items()})
+    df_resid = len(y) - rank_full
     if df_resid <= 0:
-        return undefined("no residual degrees of freedom (one observation per cell)", df_resid)
+        notes.append("no residual degrees of freedom (one observation per cell)")
+        return undefined("; ".join(notes), df_resid)
     ss_total = float(np.sum((y - y.mean()) ** 2))
     if ss_total == 0.0:
-        return undefined("no variance", df_resid)
-    rss_full = _rss(y, full)
+        return undefined("; ".join(["no variance", *notes]), df_resid)
     if rss_full <= RELATIVE_TOLERANCE * ss_total:
-        return undefined("no residual variance: F is undefined (infinite)", df_resid)
+        notes.append("no residual variance: F is undefined (infinite)")
+        return undefined("; ".join(notes), df_resid)
 
-    rss_main = _rss(y, np.hstack([ones, dm, ds]))
-    sums = {
-        "model": _rss(y, np.hstack([ones, ds])) - rss_main,
-        "scaffold": _rss(y, np.hstack([ones, dm])) - rss_main,
-        "model:scaffold": rss_main - rss_full,
-    }
     mse = rss_full / df_resid
     terms = {}
     for name in TWO_WAY_TERMS:
-        ss = sums[name] if sums[name] > RELATIVE_TOLERANCE * ss_total else 0.0
-        f_value = (ss / dfs[name]) / mse
-        p = stats.f.sf(f_value, dfs[name], df_resid)
-        terms[name] = TermTest(_clean(ss), dfs[name], _clean(f_value), _clean(p))
-    return TwoWayResult(terms, df_resid)
+        ss, df = comparisons[name]
+        if df == 0:
+            # Every column of the term is aliased by the others (e.g. each model ran its
+            # own scaffolds): nothing is left to test.
+            terms[name] = TermTest(None, 0, None, None)
+            notes.append(f"{name}: no degrees of freedom left after the other terms")
+            continue
+        ss = ss if ss > RELATIVE_TOLERANCE * ss_total else 0.0
+        f_value = (ss / df) / mse
+        p = stats.f.sf(f_value, df, df_resid)
+        terms[name] = TermTest(_clean(ss), df, _clean(f_value), _clean(p))
+    return TwoWayResult(terms, df_resid, "; ".join(notes) or None)
 
 
 def scaffold_efficacy(
@@ -389,12 +424,14 @@ def scaffold_efficacy(
 ) -> dict[str, list[dict[str, Any]]]:
     """Every analysis of the scaffold stress test, in the `scaffold_efficacy` CLI shape.
 
-    - "one_way": per model x dimension (natural order), ANOVA + Kruskal-Wallis across all
-      scaffolds in the input (a scaffold missing for that model x dimension makes the tests
-      None), with Holm-adjusted p over all one-way tests that have a p-value;
+    - "one_way": per model x dimension (natural order), ANOVA + Kruskal-Wallis across the
+      scaffolds that model ran (a scaffold it did not run has mean None, n 0 and is named
+      in the note; df come from the scaffolds present), with Holm-adjusted p over all
+      one-way tests that have a p-value;
     - "under_specified_means": per model x dimension with at least one specification
       "under" row, means and n by scaffold over those rows only (None mean when n = 0);
-    - "two_way": per dimension, the Type II model x scaffold ANOVA terms (F, p).
+    - "two_way": per dimension, the Type II model x scaffold ANOVA terms (F, p, df), the
+      residual df and a note (why a statistic is None; empty cells and what was dropped).
     Raises ValueError on an invalid row. Everything returned is plain JSON-serialisable.
     """
     observations = [coerce_observation(row) for row in rows]
@@ -456,6 +493,13 @@ def scaffold_efficacy(
         result = two_way_anova(
             [o.value for o in subset], [o.model for o in subset], [o.scaffold for o in subset]
         )
-        two_way_rows.append({"dimension": dimension, "terms": result.contract_terms()})
+        two_way_rows.append(
+            {
+                "dimension": dimension,
+                "terms": result.contract_terms(),
+                "df_resid": result.df_resid,
+                "note": result.note,
+            }
+        )
 
     return {"one_way": one_way_rows, "under_specified_means": under_rows, "two_way": two_way_rows}

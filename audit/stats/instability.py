@@ -18,7 +18,11 @@ a configuration's verdict is sign(score_a - score_b) in {+1, 0, -1}. Definitions
   best rank, "min" ranking).
 - Kendall's tau-b (Kendall 1945, via scipy.stats.kendalltau) between every pair of
   configurations over the models scored in both; None below two common models or when a
-  configuration's scores are all tied.
+  configuration's scores are all tied. The p-value is exact (the permutation distribution
+  of tau) when there are no ties and fewer than 50 models, as R's cor.test does (Hollander
+  & Wolfe 1973, sec. 8.1); otherwise the normal approximation with the tie-corrected
+  variance. scipy's default switches to the approximation from 34 on, which can
+  overstate a small p several-fold (n = 40: 4.4e-6 instead of 1.6e-6).
 Scores are compared exactly (no tolerance): equal floats are a tie.
 """
 
@@ -156,10 +160,22 @@ def ranks_by_config(table: Mapping[str, Mapping[str, float]]) -> dict[str, dict[
     return ranks
 
 
+# R's cor.test(method = "kendall") computes the exact p-value below this many pairs.
+KENDALL_EXACT_BELOW = 50
+
+
+def kendall_method(x: Sequence[float], y: Sequence[float]) -> str:
+    """scipy's kendalltau method that gives R's cor.test p-value: exact without ties, n < 50."""
+    no_ties = len(set(x)) == len(x) and len(set(y)) == len(y)
+    return "exact" if no_ties and len(x) < KENDALL_EXACT_BELOW else "asymptotic"
+
+
 def kendall_between_configs(
     table: Mapping[str, Mapping[str, float]], configs: Sequence[str]
 ) -> list[dict[str, Any]]:
     """Kendall's tau-b between every pair of configurations over their common models."""
+    from scipy import stats  # heavy: loaded only when an analysis runs
+
     out = []
     for config_a, config_b in combinations(configs, 2):
         common = sorted(set(table[config_a]) & set(table[config_b]), key=natural_key)
@@ -169,7 +185,7 @@ def kendall_between_configs(
             y = [table[config_b][m] for m in common]
             # Constant input makes tau undefined; scipy warns and returns NaN.
             if len(set(x)) > 1 and len(set(y)) > 1:
-                result = stats.kendalltau(x, y)
+                result = stats.kendalltau(x, y, method=kendall_method(x, y))
                 tau = _clean(result.statistic)
                 p = _clean(result.pvalue)
         out.append(

@@ -139,6 +139,76 @@ def test_single_category_data_gives_nulls_not_nan(tmp_path):
     assert report["gwet_ac1"] == 1.0
 
 
+# Krippendorff (2011) section C / Gwet (2014) p. 120 (irrCAC cac.raw4raters): 4 coders x 12
+# units; irrCAC gives Fleiss' kappa 0.76117 and Krippendorff's alpha 0.74342 (nominal),
+# 0.849 (interval). None = missing, written below in each spelling R/pandas/Excel use.
+K2011 = {
+    "A": [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+    "B": [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+    "C": [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+    "D": [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
+}
+
+
+def k2011_csv(tmp_path: Path, missing: list[str], one_as: str = "1") -> Path:
+    lines, n = ["item,coder,value"], 0
+    for coder, values in K2011.items():
+        for unit, value in enumerate(values):
+            if value is None:
+                cell = missing[n % len(missing)]
+                n += 1
+            else:
+                cell = one_as if value == 1 else str(value)
+            lines.append(f"u{unit + 1},{coder},{cell}")
+    return write(tmp_path, "\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    "missing", [["NA"], ["NaN"], ["", "NA", "na", "N/A", "nan"]], ids=["NA", "NaN", "mixed"]
+)
+def test_r_missing_markers_are_missing_not_a_category(tmp_path, missing):
+    # Issue 13 part 7: on main one NA made every value a text label (Fleiss 0.568).
+    # "1.0" for 1 is the same category once NA is no longer text.
+    report = run(k2011_csv(tmp_path, missing, one_as="1.0"), "--bootstrap", "0")
+    got = report["dimensions"]["_all"]
+    assert got["fleiss_kappa"] == pytest.approx(0.76117, abs=1e-5)
+    assert got["krippendorff_alpha_nominal"] == pytest.approx(0.74342, abs=1e-5)
+    assert got["krippendorff_alpha_interval"] == pytest.approx(0.849, abs=1e-3)
+    assert got["n_items"] == 12 and not any("never used" in w for w in got["warnings"])
+
+
+def test_numbers_sort_numerically_next_to_na(tmp_path):
+    # 2 < 10 as numbers; as text labels "10" sorted before "2" and the weights inverted.
+    rows = ["1,a,2", "1,b,10", "2,a,10", "2,b,100", "3,a,2", "3,b,2", "4,a,NA", "4,b,100"]
+    path = write(tmp_path, "item,coder,value\n" + "\n".join(rows) + "\n")
+    with_na = run(path, "--bootstrap", "0")["dimensions"]["_all"]
+    declared = run(path, "--bootstrap", "0", "--categories", "2,10,100")["dimensions"]["_all"]
+    assert with_na == declared
+
+
+def test_declared_na_category_stays_a_category(tmp_path):
+    rows = [
+        f"{i},{c},{'NA' if (i + (c == 'b')) % 3 == 0 else i % 2}" for i in range(30) for c in "ab"
+    ]
+    path = write(tmp_path, "item,coder,value\n" + "\n".join(rows) + "\n")
+    report = run(path, "--bootstrap", "0", "--categories", "0,1,NA")["dimensions"]["_all"]
+    assert report["n_items"] == 30 and report["percent_agreement"] < 1
+    assert not any("never used" in w for w in report["warnings"])
+    assert report["krippendorff_alpha_interval"] is None  # "NA" is no number
+
+
+def test_mixed_numbers_and_text_need_declared_categories(tmp_path):
+    path = write(tmp_path, "item,coder,value\n1,a,0\n1,b,unsure\n2,a,2\n2,b,1.0\n")
+    with pytest.raises(
+        CommandError, match=r"values mix numbers \(0, 1, 2\) and text: 'unsure' on line 3"
+    ):
+        run(path, "--bootstrap", "0")
+    report = run(path, "--bootstrap", "0", "--categories", "0,1,2,unsure")["dimensions"]["_all"]
+    assert report["n_items"] == 2 and report["percent_agreement"] == 0.0
+    # A CommandError: manage.py exits 1 with one line and no traceback (shown for this
+    # path by test_process_exits_non_zero_with_one_line_on_stderr below).
+
+
 BAD_INPUTS = {
     "missing column": ("item,coder\n1,a\n", (), "missing column: value"),
     "value not in categories": (
@@ -156,6 +226,13 @@ BAD_INPUTS = {
     "duplicate rating": ("item,coder,value\n1,a,0\n1,a,1\n", (), "rated twice"),
     "ragged row": ("item,coder,value\n1,a\n", (), "line 2: expected 3 fields"),
     "all missing": ("item,coder,value\n1,a,\n", (), "pass --categories"),
+    "all NA": ("item,coder,value\n1,a,NA\n1,b,nan\n", (), "pass --categories"),
+    "infinite value": (
+        "item,coder,value\n1,a,0\n1,b,inf\n",
+        (),
+        "line 3: value 'inf' is not a finite",
+    ),
+    "repeated category": ("item,coder,value\n1,a,0\n", ("--categories", "0,1,1.0"), "twice"),
     "negative bootstrap": ("item,coder,value\n1,a,0\n", ("--bootstrap", "-1"), "--bootstrap"),
 }
 

@@ -83,12 +83,18 @@ def reference_pair(ratings: list[Rating], a: str, b: str, seed: int) -> dict:
         filtered[code] = [t for t in triples if t[0] in both]
     n_boot = N_BOOT if len(shared) >= PAIR_CI_MIN_ITEMS else 0
     for code, _name, cats in DIMENSIONS:
-        report = agreement(filtered[code], cats, n_boot=n_boot, seed=seed).to_dict()
+        result = agreement(filtered[code], cats, n_boot=n_boot, seed=seed)
+        report = result.to_dict()
         entry["dimensions"][code] = {
             "values": {n: report[n] for n in MAIN_COEFFICIENTS},
             "ci": {n: report["ci"][n] for n in MAIN_COEFFICIENTS},
             "n_items": report["n_items"],
             "warnings": report["warnings"],
+            "reasons": {
+                n: result.coefficients[n].reason
+                for n in MAIN_COEFFICIENTS
+                if report[n] is None and result.coefficients[n].reason
+            },
         }
     entry["n_items"] = len(shared)
     return entry

@@ -8,6 +8,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from audit import services, tasks
 from audit.models import AgreementSnapshot
@@ -258,6 +259,48 @@ def test_conditions_after_unblinding_are_logged(unblinded, client):
     assert 'id="condition-table"' in html
     event = Event.objects.get(verb="key_view")
     assert event.actor == p.lead and event.payload["reason"] == "agreement"
+
+
+def _section(html: str, anchor: str) -> str:
+    start = html.index(f'id="{anchor}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_condition_table_names_each_coefficient_and_why_kappa_is_undefined(unblinded, client):
+    # Issue 15 part 6: the table was headed Cohen's kappa but showed AC1 where kappa was
+    # undefined. Now each cell shows kappa and AC1 under their own names, "—" with the
+    # reason for an undefined kappa, and a heatmap view (conditions x dimensions).
+    p = unblinded
+    client.force_login(p.lead)
+    url = reverse("audit:agreement", args=[p.study.pk])
+    table = _section(client.get(url).content.decode(), "conditions")
+    conditions = AgreementSnapshot.objects.get().results["conditions"]
+    undefined = [
+        (c["condition"], code)
+        for c in conditions
+        for code, d in c["dimensions"].items()
+        if d["values"]["cohen_kappa"] is None
+    ]
+    assert undefined, "the fixture should leave kappa undefined in some condition"
+    condition, code = undefined[0]
+    entry = next(c for c in conditions if c["condition"] == condition)["dimensions"][code]
+    reason = entry["reasons"]["cohen_kappa"]
+    assert escape(f"Cohen's κ undefined: {reason}") in table
+    cells = re.findall(r'<td class="num coef-cell" data-coefficient="(\w+)">(.*?)</td>', table)
+    assert len(cells) == 12 * 8 * 2
+    assert [name for name, _ in cells[:16]] == ["cohen_kappa"] * 8 + ["gwet_ac1"] * 8
+    assert table.count('<abbr title="' + escape("Cohen's κ") + '">κ</abbr>') == 12
+    assert table.count('<abbr title="' + escape("Gwet's AC1") + '">AC1</abbr>') == 12
+    kappa_cells = [text for name, text in cells if name == "cohen_kappa"]
+    assert sum('class="undefined"' in text for text in kappa_cells) == len(undefined)
+    assert all('class="undefined"' not in text for name, text in cells if name == "gwet_ac1")
+
+    heat = _section(client.get(url, {"conditions": "heatmap"}).content.decode(), "conditions")
+    assert 'id="heatmap-cohen_kappa"' in heat and 'id="heatmap-gwet_ac1"' in heat
+    assert 'id="condition-table"' not in heat
+    kappa_map = heat[heat.index('id="heatmap-cohen_kappa"') : heat.index('id="heatmap-gwet_ac1"')]
+    assert kappa_map.count("band-undefined") == len(undefined)
+    assert "style=" not in heat and "<script" not in heat  # CSP: classes only
 
 
 def test_unblinding_adds_conditions_to_the_same_snapshot(coded, client):

@@ -91,11 +91,13 @@ def test_scaffold_efficacy_contract(tmp_path):
 
     assert [r["dimension"] for r in out["two_way"]] == ["D1", "D2", "D10"]
     for row in out["two_way"]:
-        assert list(row) == ["dimension", "terms"]
+        assert list(row) == ["dimension", "terms", "df_resid", "note"]
         assert list(row["terms"]) == ["model", "scaffold", "model:scaffold"]
+        assert row["df_resid"] == 180 - 12 and row["note"] is None
         for term in row["terms"].values():
-            assert list(term) == ["F", "p"]
+            assert list(term) == ["F", "p", "df"]
             assert term["F"] is not None and 0.0 <= term["p"] <= 1.0
+        assert [t["df"] for t in row["terms"].values()] == [2, 3, 6]
 
 
 def test_scaffold_efficacy_output_has_no_nan(tmp_path):
@@ -105,7 +107,8 @@ def test_scaffold_efficacy_output_has_no_nan(tmp_path):
     assert "NaN" not in out.getvalue() and "Infinity" not in out.getvalue()
     result = json.loads(out.getvalue())
     assert result["one_way"][0]["note"] == "no variance"
-    assert result["two_way"][0]["terms"]["model"] == {"F": None, "p": None}  # a single model
+    assert result["two_way"][0]["terms"]["model"] == {"F": None, "p": None, "df": 0}  # one model
+    assert "fewer than 2 models" in result["two_way"][0]["note"]  # null, with the reason
 
 
 def test_rank_instability_on_bundled_example():

@@ -15,6 +15,8 @@ from audit.services import benchmark_audit_study_create
 from audit.stats.anova import scaffold_efficacy
 from audit.stats.instability import rank_instability
 from coding.models import ConditionKey, Event, Item, Membership, Reconciliation
+from tests.audit.conftest import build_study
+from tests.coding.conftest import make_records
 from tests.factories import MembershipFactory, StudyFactory
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +125,25 @@ def test_efficacy_page_equals_scaffold_efficacy(unblinded, client):
         client.get(reverse("audit:scaffold-efficacy-json", args=[p.study.pk])).content
     )
     assert body == json.loads(json.dumps(expected))
+
+
+def test_efficacy_page_when_a_model_skipped_a_scaffold(personas, client):
+    # Issue 13 part 7: orion-mini never ran C4. Its one-way tests run over C1-C3 with a
+    # note naming C4, and the two-way ANOVA is fitted with the empty cell, the reason shown.
+    records = [r for r in make_records(24) if (r["model"], r["scaffold"]) != ("orion-mini", "C4")]
+    study = build_study(personas, records=records, unblind=True)
+    client.force_login(personas.lead)
+    response = client.get(reverse("audit:scaffold-efficacy", args=[study.pk]))
+    assert response.status_code == 200
+    result = response.context["eff"]["result"]
+    orion = [t for t in result["one_way"] if t["model"] == "orion-mini"]
+    assert orion and all(t["df_between"] == 2 and "scaffold C4" in t["note"] for t in orion)
+    assert all(t["n"]["C4"] == 0 for t in orion)
+    html = response.content.decode()
+    assert "no observations for scaffold C4: tested across C1, C2, C3 (df 2)" in html
+    for row in result["two_way"]:
+        assert "orion-mini/C4" in row["note"] and row["terms"]["model:scaffold"]["df"] == 5
+    assert "empty model x scaffold cell orion-mini/C4" in html
 
 
 def test_profiles_use_student_t_intervals(unblinded, client):

@@ -24,10 +24,20 @@ def test_lead_sees_dashboard_and_efficacy_charts(page, transactional_db, setting
     # One panel per dimension with a bar per main coefficient, whiskers included.
     assert page.locator("#agreement-chart svg rect").count() >= 8 * 7
     assert page.locator("#agreement-table tbody tr").count() == 8
-    assert page.locator("#condition-table tbody tr").count() == 12
+    assert page.locator("#condition-table tbody.coef-group").count() == 12
     assert page.locator("#history svg.chart").count() == 1
     assert "Cohen's κ" in page.inner_text("#agreement-table thead")
     page.screenshot(path=str(screenshot_dir / "audit-agreement.png"), full_page=True)
+    # Per condition: kappa and AC1 each under its own name, then the heatmap view.
+    first = page.locator("#condition-table tbody.coef-group").first.inner_text()
+    assert "κ" in first and "AC1" in first
+    page.locator("#conditions").screenshot(path=str(screenshot_dir / "audit-condition-table.png"))
+    page.locator("#pairs").screenshot(path=str(screenshot_dir / "audit-pair-table.png"))
+    page.click("#conditions nav.view-switch a:has-text('Heatmap')")
+    page.wait_for_selector("#heatmap-cohen_kappa")
+    assert page.locator("#heatmap-cohen_kappa tbody tr").count() == 12
+    assert page.locator("#heatmap-gwet_ac1 tbody td.cell").count() == 12 * 8
+    page.locator("#conditions").screenshot(path=str(screenshot_dir / "audit-condition-heatmap.png"))
 
     page.click("nav.tabs a:has-text('Analysis')")
     page.click("a:has-text('Open scaffold efficacy')")

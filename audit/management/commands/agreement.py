@@ -3,9 +3,12 @@
     python manage.py agreement --input FILE.csv [--categories 0,1,2] [--bootstrap N]
                                [--seed S] --format json
 
-Input: a CSV with header ``item,coder,value`` and an optional ``dimension`` column; an
-empty value is a missing rating. ``--categories`` is the ordered category list; by
-default the sorted distinct values (numeric order when every value is a number).
+Input: a CSV with header ``item,coder,value`` and an optional ``dimension`` column. An
+empty value, ``NA`` (R's marker), ``N/A`` or ``NaN`` (any case) is a missing rating, unless
+``--categories`` declares that word as a category. ``--categories`` is the ordered category
+list; by default the sorted distinct values, in numeric order (``1`` and ``1.0`` are one
+category). Values that mix numbers and text are refused unless ``--categories`` declares
+the text ones: a stray word must not turn every number into a text label.
 Output: ``{"dimensions": {"<dimension or _all>": {...}}}`` (dimensions in natural order,
 D2 before D10), each entry as documented in
 ``audit.stats.agreement.agreement_report``. ``--bootstrap 0`` gives null for every CI.
@@ -114,44 +117,89 @@ def _parse(reader: Any) -> dict[str, list[RawRating]]:
     return groups
 
 
-def _number(text: str) -> int | float | None:
-    """The number a CSV cell spells (1 and 1.0 are the same category), or None."""
+# Missing-value spellings of R (NA), pandas/numpy (NaN, nan) and spreadsheets (N/A).
+MISSING_MARKERS = frozenset({"na", "n/a", "nan"})
+
+
+def _number(text: str, line: int | None = None) -> int | float | None:
+    """The number a CSV cell spells (1 and 1.0 are the same category), or None for text.
+
+    An infinite value is refused: it is no category and no rating."""
     try:
         number = float(text)
     except ValueError:
         return None
     if not math.isfinite(number):
-        return None
+        where = f"line {line}: " if line is not None else ""
+        raise CommandError(f"{where}value {text!r} is not a finite number")
     return int(number) if number.is_integer() else number
+
+
+def _key(text: str, line: int | None = None) -> int | float | str:
+    """What a cell or a declared category is compared by: its number, else its text."""
+    number = _number(text, line)
+    return text if number is None else number
+
+
+def _declared(declared: str) -> list[int | float | str]:
+    tokens = [token.strip() for token in declared.split(",")]
+    if not tokens or any(not token for token in tokens):
+        raise CommandError("--categories must be a comma-separated list with no empty entry")
+    categories = [_key(token) for token in tokens]
+    if len(set(categories)) != len(categories):
+        raise CommandError("--categories lists the same category twice")
+    return categories
+
+
+def _mixed_error(numbers: dict, texts: dict) -> CommandError:
+    """Name the first text value (by line) and show the --categories that would accept all."""
+    text, line = min(texts.items(), key=lambda pair: pair[1])
+    others = len(texts) - 1
+    more = f" (and {others} other text value{'s' if others != 1 else ''})" if others else ""
+    shown = ", ".join(map(str, sorted(numbers)[:5])) + (", ..." if len(numbers) > 5 else "")
+    example = ",".join(map(str, [*sorted(numbers), *sorted(texts)]))
+    if len(example) > 60 or any("," in t for t in texts):
+        example = "0,1,2,unsure"
+    return CommandError(
+        f"values mix numbers ({shown}) and text: {text!r} on line {line}{more}. Leave a "
+        "missing rating empty or write NA; to use text as a category, list every category "
+        f"with --categories (e.g. --categories {example})"
+    )
 
 
 def resolve_categories(declared: str | None, raw: dict[str, list[RawRating]]) -> tuple[list, Any]:
     """The ordered categories and a function mapping a raw cell to its category (or None)."""
-    values = {value for rows in raw.values() for _, _, value, _ in rows if value is not None}
-    if declared is not None:
-        tokens = [token.strip() for token in declared.split(",")]
-        if not tokens or any(not token for token in tokens):
-            raise CommandError("--categories must be a comma-separated list with no empty entry")
-    else:
-        if not values:
+    categories = _declared(declared) if declared is not None else None
+    # A declared category named NA stays a category.
+    words = {c.casefold() for c in categories or [] if isinstance(c, str)}
+    markers = MISSING_MARKERS - words
+
+    def missing(value: str | None) -> bool:
+        return value is None or value.casefold() in markers
+
+    if categories is None:
+        numbers: dict[int | float, int] = {}
+        texts: dict[str, int] = {}
+        for rows in raw.values():
+            for _, _, value, line in rows:
+                if missing(value):
+                    continue
+                key = _key(value, line)
+                seen = texts if isinstance(key, str) else numbers
+                seen.setdefault(key, line)
+        if numbers and texts:
+            raise _mixed_error(numbers, texts)
+        if not numbers and not texts:
             raise CommandError("every value is missing; pass --categories to declare them")
-        tokens = list(values)
-    numbers = [_number(token) for token in tokens]
-    numeric = all(number is not None for number in numbers)
-    if declared is None:
-        categories = sorted(numbers) if numeric else sorted(tokens)
-    else:
-        categories = numbers if numeric else tokens
-    if len(set(categories)) != len(categories):
-        raise CommandError("--categories lists the same category twice")
+        categories = sorted(numbers) if numbers else sorted(texts)
     known = set(categories)
     shown = ", ".join(map(str, categories))
 
     def as_category(value: str | None, line: int) -> Any:
-        if value is None:
+        if missing(value):
             return None
-        category = _number(value) if numeric else value
-        if category is None or category not in known:
+        category = _key(value, line)
+        if category not in known:
             raise CommandError(f"line {line}: value {value!r} is not one of the categories {shown}")
         return category
 

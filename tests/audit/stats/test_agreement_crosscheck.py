@@ -93,6 +93,40 @@ def test_krippendorff_alpha_matches_package_with_missing(seed):
         assert r.value(f"krippendorff_alpha_{level}") == pytest.approx(expected, abs=1e-10)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_interval_and_ratio_alpha_use_category_values_not_ranks(seed):
+    # Issue 13 part 7: on unequally spaced categories (0, 1, 5 ...) Krippendorff's
+    # interval delta^2 is (c - k)^2 of the values; ordinal stays rank-based. The
+    # krippendorff package takes the values as given and ranks them for ordinal.
+    rng = np.random.default_rng(300 + seed)
+    values = [[0, 1, 5], [0, 0.5, 1, 4], [1, 2, 3, 10, 100], [-2, 0, 3]][seed]
+    q = len(values)
+    codes = _correlated(rng, int(rng.integers(30, 200)), 2 + seed % 3, q, missing=0.2)
+    numbers = np.asarray(values, dtype=float)
+    reliability = np.where(codes >= 0, numbers[np.maximum(codes, 0)], np.nan).T
+    r = agreement_from_codes(codes, values, n_boot=0)
+    levels = ("nominal", "ordinal", "interval") + (("ratio",) if min(values) >= 0 else ())
+    for level in levels:
+        expected = krippendorff.alpha(reliability, level_of_measurement=level, value_domain=values)
+        assert r.value(f"krippendorff_alpha_{level}") == pytest.approx(expected, abs=1e-10)
+    ranks = agreement_from_codes(codes, list(range(q)), n_boot=0)
+    assert r.value("krippendorff_alpha_ordinal") == ranks.value("krippendorff_alpha_ordinal")
+    if min(values) < 0:
+        assert r.value("krippendorff_alpha_ratio") is None
+        assert "negative" in r.coefficients["krippendorff_alpha_ratio"].reason
+
+
+def test_interval_and_ratio_alpha_are_undefined_for_text_categories():
+    rng = np.random.default_rng(12)
+    codes = _correlated(rng, 60, 2, 3)
+    r = agreement_from_codes(codes, ["absent", "partial", "present"], n_boot=100)
+    for name in ("krippendorff_alpha_interval", "krippendorff_alpha_ratio"):
+        assert r.value(name) is None and r.coefficients[name].ci is None
+        assert "not numbers" in r.coefficients[name].reason
+    assert any("interval" in w and "not numbers" in w for w in r.warnings)
+    assert r.value("krippendorff_alpha_ordinal") is not None
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_fleiss_and_gwet_match_irrcac_port_with_missing(seed):
     rng = np.random.default_rng(200 + seed)
@@ -149,7 +183,7 @@ def test_pattern_weights_reproduce_a_row_resample_exactly():
     # row resample must give exactly the coefficients of the resampled rows.
     rng = np.random.default_rng(5)
     codes = _correlated(rng, 200, 3, 3, missing=0.2)
-    table = pattern_table(codes, 3)
+    table = pattern_table(codes, 3, values=(0.0, 1.0, 2.0))
     index = rng.integers(0, len(codes), len(codes))
     resampled = codes[index]
     kept = (resampled >= 0).any(axis=1)

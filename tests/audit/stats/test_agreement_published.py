@@ -67,6 +67,25 @@ def test_krippendorff_2011_alpha_with_missing_values(krippendorff_2011):
     assert r.n_items == 12 and r.n_coders == 4
 
 
+def test_krippendorff_2011_ratio_and_interval_use_the_values():
+    # Krippendorff (2011) section C also reports alpha_ratio = 0.797 for these data. The
+    # values are 1..5, so ranks and values give the same interval alpha; coded as
+    # 10, 20, ..., 50 (a change of unit) interval and ratio alpha must not move, while
+    # shifted to 0..4 the ratio alpha changes (the ratio metric needs the true zero).
+    data = _long(KRIPPENDORFF_2011)
+    r = agreement(data, [1, 2, 3, 4, 5], n_boot=0)
+    assert r.value("krippendorff_alpha_ratio") == pytest.approx(0.797, abs=1e-3)
+    tens = [(u, c, None if v is None else 10 * v) for u, c, v in data]
+    scaled = agreement(tens, [10, 20, 30, 40, 50], n_boot=0)
+    for level in ("interval", "ratio"):
+        name = f"krippendorff_alpha_{level}"
+        assert scaled.value(name) == pytest.approx(r.value(name), abs=1e-12)
+    shifted = [(u, c, None if v is None else v - 1) for u, c, v in data]
+    zero_based = agreement(shifted, [0, 1, 2, 3, 4], n_boot=0)
+    assert zero_based.value("krippendorff_alpha_interval") == pytest.approx(0.849, abs=1e-3)
+    assert abs(zero_based.value("krippendorff_alpha_ratio") - 0.797) > 0.01
+
+
 def test_gwet_handbook_raw4raters_fleiss_and_ac1(krippendorff_2011):
     # irrCAC README (github.com/kgwet/irrCAC), output for cac.raw4raters (Gwet 2014 p. 120):
     # pa.coeff.raw 0.8181818; gwet.ac1.raw AC1 0.77544 (pe 0.1903212);

@@ -114,10 +114,24 @@ def test_no_within_variance_leaves_f_undefined():
 def test_single_scaffold_and_empty_group():
     single = one_way({"C1": [0, 1, 2]})
     assert single.F is None and single.df_between is None and "fewer than 2" in single.note
-    missing = one_way({"C1": [0, 1], "C2": [1, 2], "C3": []})
-    assert missing.F is None and missing.kruskal_H is None
-    assert missing.note == "no observations for scaffold(s) C3"
-    assert missing.means["C3"] is None and missing.n["C3"] == 0
+    only_one_ran = one_way({"C1": [0, 1, 2], "C2": [], "C3": []})
+    assert only_one_ran.F is None and "fewer than 2" in only_one_ran.note
+    assert "C2, C3" in only_one_ran.note
+
+
+def test_scaffold_a_model_did_not_run_is_left_out_with_a_note():
+    # Issue 13 part 7: a model that did not run C3 is tested over C1, C2, C4 (df 2, N - 3),
+    # exactly as scipy's f_oneway / kruskal on the groups present, and the note names C3.
+    groups = {"C1": [0, 1, 2, 1], "C2": [1, 2, 2, 2], "C3": [], "C4": [0, 0, 1, 0]}
+    result = one_way(groups)
+    present = [groups[s] for s in ("C1", "C2", "C4")]
+    assert (result.df_between, result.df_within) == (2, 9)
+    f_stat = result.F
+    assert f_stat == pytest.approx(stats.f_oneway(*present).statistic, rel=1e-12)
+    assert result.p == pytest.approx(stats.f_oneway(*present).pvalue, rel=1e-12)
+    assert result.kruskal_H == pytest.approx(stats.kruskal(*present).statistic, rel=1e-12)
+    assert result.note == "no observations for scaffold C3: tested across C1, C2, C4 (df 2)"
+    assert result.means["C3"] is None and result.n["C3"] == 0
 
 
 def test_kruskal_all_tied_is_none():
@@ -181,18 +195,14 @@ def test_two_way_type2_matches_statsmodels(seed):
 
 def assert_all_none(result):
     for term in ("model", "scaffold", "model:scaffold"):
-        assert result.contract_terms()[term] == {"F": None, "p": None}
+        got = result.contract_terms()[term]
+        assert (got["F"], got["p"]) == (None, None)
     assert result.note
 
 
 def test_two_way_degenerate_cases():
     # A single model.
     assert_all_none(two_way_anova([0, 1, 2, 1], ["m"] * 4, ["C1", "C1", "C2", "C2"]))
-    # An empty cell (m2 has no C2): the interaction is not estimable.
-    scaffolds = ["C1", "C2", "C1", "C2", "C1", "C1"]
-    result = two_way_anova([0, 1, 2, 1, 0, 2], ["m1"] * 4 + ["m2"] * 2, scaffolds)
-    assert_all_none(result)
-    assert "m2/C2" in result.note
     # Every cell constant: no residual variance.
     models, scaffolds = ["m1"] * 4 + ["m2"] * 4, ["C1", "C1", "C2", "C2"] * 2
     assert_all_none(two_way_anova([0, 0, 1, 1, 2, 2, 0, 0], models, scaffolds))
@@ -200,6 +210,59 @@ def test_two_way_degenerate_cases():
     assert_all_none(two_way_anova([0, 1, 2, 0], ["m1", "m1", "m2", "m2"], ["C1", "C2"] * 2))
     # Constant column.
     assert_all_none(two_way_anova([1] * 8, models, scaffolds))
+
+
+def _ols(frame: pd.DataFrame, formula: str):
+    return ols(formula, data=frame).fit()
+
+
+@pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.SingularMatrixWarning")
+@pytest.mark.parametrize("seed", range(3))
+def test_two_way_with_an_empty_cell_matches_statsmodels_nested_fits(seed):
+    # Issue 13 part 7: model m3 never ran C4. The fit drops the aliased interaction column
+    # (as R lm / car::Anova), so the interaction has (3-1)(4-1) - 1 = 5 df. Each Type II
+    # term is the comparison of two statsmodels OLS fits (which also use the rank):
+    # model = C(s) vs C(m)+C(s), scaffold = C(m) vs C(m)+C(s), interaction = main vs full.
+    rng = np.random.default_rng(seed)
+    rows = [
+        (m, s, float(rng.integers(0, 3)) + 0.5 * (s == "C2") + rng.normal(0, 0.2))
+        for m in ("m1", "m2", "m3")
+        for s in ("C1", "C2", "C3", "C4")
+        if (m, s) != ("m3", "C4")
+        for _ in range(int(rng.integers(3, 6)))
+    ]
+    frame = pd.DataFrame(rows, columns=["m", "s", "y"])
+    ours = two_way_anova(frame["y"], frame["m"], frame["s"])
+    full = _ols(frame, "y ~ C(m) + C(s) + C(m):C(s)")
+    main = _ols(frame, "y ~ C(m) + C(s)")
+    assert ours.df_resid == int(full.df_resid) == len(frame) - 11
+    assert "m3/C4" in ours.note
+    for term, reduced in (
+        ("model", "y ~ C(s)"),
+        ("scaffold", "y ~ C(m)"),
+        ("model:scaffold", None),
+    ):
+        smaller, larger = (main, full) if reduced is None else (_ols(frame, reduced), main)
+        ref = anova_lm(smaller, larger, scale=full.scale)
+        got = ours.terms[term]
+        assert got.df == int(ref["df_diff"].iloc[1])
+        assert got.sum_sq == pytest.approx(ref["ss_diff"].iloc[1], rel=1e-9)
+        f_stat = got.F
+        assert f_stat == pytest.approx(ref["F"].iloc[1], rel=1e-9)
+        # statsmodels' nested anova_lm takes the p-value's denominator df from the smaller
+        # model; Type II (R's anova/car) uses the full model's residual df.
+        assert got.p == pytest.approx(stats.f.sf(f_stat, got.df, full.df_resid), rel=1e-9)
+    assert ours.terms["model:scaffold"].df == 5
+
+
+def test_two_way_term_with_no_df_left_says_so():
+    # Each model ran its own scaffolds: model and scaffold are confounded, nothing is left
+    # for the scaffold term after the model term (and vice versa).
+    models = ["m1"] * 4 + ["m2"] * 4
+    scaffolds = ["C1", "C1", "C2", "C2", "C3", "C3", "C4", "C4"]
+    result = two_way_anova([0, 1, 1, 2, 2, 2, 0, 1], models, scaffolds)
+    assert result.terms["model"].df == 0 and result.terms["model"].F is None
+    assert "model: no degrees of freedom left" in result.note
 
 
 def test_two_way_null_term_is_zero_not_nan():
@@ -251,6 +314,24 @@ def test_scaffold_efficacy_shape_order_and_holm():
 
     assert [r["dimension"] for r in out["two_way"]] == ["D1", "D2", "D10"]
     assert set(out["two_way"][0]["terms"]) == {"model", "scaffold", "model:scaffold"}
+    json.dumps(out, allow_nan=False)
+
+
+def test_scaffold_efficacy_when_a_model_skipped_a_scaffold():
+    # model-2 never ran C3: its one-way tests run over C1 and C2 (df 1) with a note, and
+    # the two-way ANOVA is fitted with the empty cell, never null without a reason.
+    rows = [r for r in efficacy_rows(3) if (r[0], r[1]) != ("model-2", "C3")]
+    out = scaffold_efficacy(rows)
+    skipped = [r for r in out["one_way"] if r["model"] == "model-2"]
+    for row in skipped:
+        assert row["df_between"] == 1 and row["n"]["C3"] == 0 and row["means"]["C3"] is None
+        assert "C3" in row["note"]
+        assert row["p"] is not None or "variance" in row["note"]
+        assert row["p_holm"] is not None or row["p"] is None
+    for row in out["two_way"]:
+        assert "model-2/C3" in row["note"]
+        assert row["terms"]["model:scaffold"]["df"] == 1  # (2-1)(3-1) - 1 aliased
+        assert all(t["F"] is not None for t in row["terms"].values())
     json.dumps(out, allow_nan=False)
 
 

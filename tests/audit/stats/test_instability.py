@@ -6,6 +6,7 @@ import io
 import json
 import re
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -207,3 +208,53 @@ def test_read_rank_csv():
     for text, message in cases.items():
         with pytest.raises(ValueError, match=re.escape(message)):
             read_rank_csv(io.StringIO(text))
+
+
+def _kendall_p(table: dict[str, dict[str, float]]) -> float:
+    return rank_instability(rows_from(table))["benchmarks"]["bench"]["kendall_tau"][0]["p"]
+
+
+def test_kendall_p_exact_as_r_cor_test_on_its_documented_example():
+    # R ?cor.test (Hollander & Wolfe 1973, p. 187): cor.test(x, y, method = "kendall",
+    # alternative = "greater") prints T = 26, p-value = 0.05972, tau 0.4444444; the exact
+    # null distribution is symmetric, so the two-sided p is twice that.
+    x = [44.4, 45.9, 41.9, 53.3, 44.7, 44.1, 50.7, 45.2, 60.1]
+    y = [2.6, 3.1, 2.5, 5.0, 3.6, 4.0, 5.2, 2.8, 3.8]
+    table = {
+        "c1": {f"m{i}": v for i, v in enumerate(x)},
+        "c2": {f"m{i}": v for i, v in enumerate(y)},
+    }
+    tau = rank_instability(rows_from(table))["benchmarks"]["bench"]["kendall_tau"][0]
+    assert tau["tau"] == pytest.approx(0.4444444, abs=1e-7)
+    assert tau["p"] == pytest.approx(2 * 0.05972, abs=1e-5)
+
+
+def test_kendall_p_exact_without_ties_below_50_models():
+    # Issue 13 part 7: scipy's default turns asymptotic from n = 34; R's cor.test stays
+    # exact below 50 when there are no ties. n = 40 here: 4.5e-5 (asymptotic) vs 2.6e-5.
+    rng = np.random.default_rng(0)
+    n = 40
+    y = sorted(range(n), key=lambda i: i + rng.normal(0, 12))
+    table = {
+        "c1": {f"m{i}": float(i) for i in range(n)},
+        "c2": {f"m{i}": float(v) for i, v in enumerate(y)},
+    }
+    models = sorted(table["c1"], key=lambda m: (len(m), m))
+    x_values = [table["c1"][m] for m in models]
+    y_values = [table["c2"][m] for m in models]
+    exact = stats.kendalltau(x_values, y_values, method="exact").pvalue
+    assert stats.kendalltau(x_values, y_values).pvalue > 1.5 * exact  # scipy's default
+    assert _kendall_p(table) == pytest.approx(exact, rel=1e-12)
+
+
+def test_kendall_p_asymptotic_with_ties_or_50_models():
+    rng = np.random.default_rng(1)
+    for n, tied in ((20, True), (50, False)):
+        x = [float(i // 2) if tied else float(i) for i in range(n)]
+        y = [float(v) for v in rng.permutation(n)]
+        table = {"c1": {f"m{i}": x[i] for i in range(n)}, "c2": {f"m{i}": y[i] for i in range(n)}}
+        models = sorted(table["c1"], key=lambda m: (len(m), m))
+        expected = stats.kendalltau(
+            [table["c1"][m] for m in models], [table["c2"][m] for m in models], method="asymptotic"
+        ).pvalue
+        assert _kendall_p(table) == pytest.approx(expected, rel=1e-12)
