@@ -94,6 +94,14 @@ def local_env(base: Mapping[str, str], options: Options) -> dict[str, str]:
     return env
 
 
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def port_free(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -193,11 +201,26 @@ class Supervisor:
         if self.step is not None and self.step.poll() is None:
             self.step.terminate()
 
-    def start(self, commands: Mapping[str, Sequence[str]]) -> None:
-        for name, args in commands.items():
-            self.procs[name] = self._spawn(args)
+    def start(self, commands: Mapping[str, Sequence[str]], *, model_port: int, host: str) -> bool:
+        """The model server first, then (once it listens) the worker and the web server: a
+        worker resuming a run must not call a model server that is still starting."""
+        self.procs["model"] = self._spawn(commands["model"])
+        deadline = time.monotonic() + 120
+        while not _listening(host, model_port):
+            if self.stopping.is_set() or self.procs["model"].poll() is not None:
+                break
+            if time.monotonic() > deadline:
+                self.say("setup", f"the model server is not listening on port {model_port}")
+                self.stopping.set()
+                break
+            time.sleep(0.1)
+        if not self.stopping.is_set() and self.procs["model"].poll() is None:
+            for name in ("worker", "web"):
+                self.procs[name] = self._spawn(commands[name])
+        # Output pumps start after every spawn: no thread exists while a child forks.
         for name, proc in self.procs.items():
             threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
+        return len(self.procs) == len(commands)
 
     def wait(self) -> int:
         """Until Ctrl-C/SIGTERM or a child exits; then stop everything. The exit code."""
@@ -285,9 +308,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if status != 0:
             supervisor.say("setup", f"`{' '.join(step[1:])}` failed (status {status}).")
             return status
-    supervisor.start(commands(options, env))
+    started = supervisor.start(
+        commands(options, env), model_port=options.fake_port, host=options.host
+    )
     url = f"http://{options.host}:{options.port}"
-    if wait_until_up(url + "/healthz", supervisor):
+    if started and wait_until_up(url + "/healthz", supervisor):
         debug = "on" if env["DEBUG"] not in ("0", "false", "no", "off") else "off"
         supervisor.say(
             "setup",
