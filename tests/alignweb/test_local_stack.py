@@ -5,8 +5,9 @@ Redis or the test database: this is the stack a fresh clone runs.
 
 1. The lead runs a 3 endpoints x 2 scaffolds x 2 prompts generation from the new-run form
    to a blinded study; the run page updates in place while the worker runs the cells.
-2. The worker is killed mid-run (the stack stops, as any crash would stop it); starting
-   the stack again resumes the run: every cell succeeds, none is called more than twice.
+2. The lead cancels and resumes a run mid-way; then the worker is killed (the stack stops,
+   as any crash would stop it), and starting the stack again resumes the run: every cell
+   succeeds, none is called more than twice.
 """
 
 from __future__ import annotations
@@ -218,10 +219,24 @@ def test_killed_worker_then_make_run_again_resumes_the_run(
         sql = "SELECT COUNT(*) FROM transcripts_transcript WHERE run_id = ? AND state = ?"
         return stack.query(sql, run_id, state)[0][0]
 
-    deadline = time.monotonic() + 120
-    while count("succeeded") < 24:
-        assert time.monotonic() < deadline, "the worker made no progress"
-        time.sleep(0.2)
+    def wait_for(check, what: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.2)
+
+    wait_for(lambda: count("succeeded") >= 12, "the worker made no progress")
+    # Cancel mid-run: calls in flight finish, no new cell starts; Resume goes on.
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("button:has-text('Cancel run')")
+    page.wait_for_selector("[data-run-status=cancelled]")
+    wait_for(lambda: count("claimed") == 0, "calls in flight did not finish")
+    stopped_at = count("succeeded")
+    time.sleep(1.5)
+    assert count("succeeded") == stopped_at and count("pending") > 0
+    page.click("button:has-text('Resume')")
+    page.wait_for_selector("[data-run-status=running]")
+    wait_for(lambda: count("succeeded") >= stopped_at + 12, "the resumed run made no progress")
     page.wait_for_selector("[data-count=succeeded]:not(:text-is('0'))", timeout=10_000)
     page.screenshot(path=str(screenshot_dir / "local_run_page_mid_run.png"), full_page=True)
     os.kill(stack.child("celery"), signal.SIGKILL)
