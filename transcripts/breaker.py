@@ -75,6 +75,8 @@ def message(*, endpoint: ModelEndpoint, kind: str, error: str) -> str:
     else:
         what = f"{endpoint.name} does not serve model {endpoint.model!r}"
         fix = "Check the model name"
+    if not error.endswith((".", "!", "?")):
+        error += "."
     return (
         f"{what}: {error} {MARKER}: no cell of this endpoint has succeeded in this run, "
         f"so its other cells would fail the same way. {fix} (Test connection on the "
