@@ -38,6 +38,21 @@ pytestmark = [pytest.mark.services, pytest.mark.browser]
 # -- the environment make run gives its processes ----------------------------------------
 
 
+def test_server_error_page_is_our_own(settings):
+    """With DEBUG off a crash shows AlignWeb's page, not Django's (no settings, no paths)."""
+    from django.test import Client
+    from django.urls import path
+
+    def boom(request):
+        raise RuntimeError("secret detail")
+
+    settings.ROOT_URLCONF = type("urls", (), {"urlpatterns": [path("boom/", boom)]})
+    response = Client(raise_request_exception=False).get("/boom/")
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert "Something went wrong" in body and "secret detail" not in body
+
+
 def test_local_env_debug_off_generated_secret_embedded_broker(tmp_path):
     options = Options(local_dir=tmp_path, database_url="sqlite:///x.sqlite3")
     env = local_env({"REDIS_URL": "redis://elsewhere:6379/0", "PATH": "/bin"}, options)
