@@ -50,4 +50,4 @@ fake-server: $(STAMP)
 	$(PY) manage.py fake_model_server --port $(FAKE_MODEL_PORT)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .screenshots staticfiles
+	rm -rf $(VENV) db.sqlite3 .local .screenshots staticfiles
