@@ -201,10 +201,13 @@ class Supervisor:
         if self.step is not None and self.step.poll() is None:
             self.step.terminate()
 
+    def start_model(self, args: Sequence[str]) -> None:
+        """The model server needs no database: it starts while the setup step runs."""
+        self.procs["model"] = self._spawn(args)
+
     def start(self, commands: Mapping[str, Sequence[str]], *, model_port: int, host: str) -> bool:
-        """The model server first, then (once it listens) the worker and the web server: a
-        worker resuming a run must not call a model server that is still starting."""
-        self.procs["model"] = self._spawn(commands["model"])
+        """Once the model server listens, the worker and the web server: a worker resuming
+        a run must not call a model server that is still starting."""
         deadline = time.monotonic() + 120
         while not _listening(host, model_port):
             if self.stopping.is_set() or self.procs["model"].poll() is not None:
@@ -299,18 +302,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    processes = commands(options, env)
+    supervisor.start_model(processes["model"])
     for step in setup_steps(options):
-        if supervisor.stopping.is_set():
-            return 130
         status = supervisor.run_step(step)
-        if supervisor.stopping.is_set():
-            return 130
-        if status != 0:
-            supervisor.say("setup", f"`{' '.join(step[1:])}` failed (status {status}).")
-            return status
-    started = supervisor.start(
-        commands(options, env), model_port=options.fake_port, host=options.host
-    )
+        if supervisor.stopping.is_set() or status != 0:
+            if not supervisor.stopping.is_set():
+                supervisor.say("setup", f"`{' '.join(step[1:])}` failed (status {status}).")
+            interrupted = supervisor.stopping.is_set()
+            supervisor.stop()
+            return 130 if interrupted else status
+    started = supervisor.start(processes, model_port=options.fake_port, host=options.host)
     url = f"http://{options.host}:{options.port}"
     if started and wait_until_up(url + "/healthz", supervisor):
         debug = "on" if env["DEBUG"] not in ("0", "false", "no", "off") else "off"
