@@ -144,6 +144,11 @@ def _take(cell: Transcript, endpoint: ModelEndpoint, now: datetime) -> Claim | f
     )
 
 
+def _locked_endpoints():
+    # The rate-limit state comes along in the same query (it is read under this lock).
+    return ModelEndpoint.objects.select_for_update(of=("self",)).select_related("limiter")
+
+
 def _cells():
     return Transcript.objects.select_related("run", "scaffold", "prompt")
 
@@ -163,7 +168,7 @@ def cell_claim(*, transcript_id: int) -> Claim | float | None:
             return _wait((cell.lease_expires_at - now).total_seconds() + random.uniform(0, 0.5))
         if cell.state == State.RETRYABLE and cell.not_before and cell.not_before > now:
             return _wait((cell.not_before - now).total_seconds())
-        endpoint = ModelEndpoint.objects.select_for_update().get(pk=cell.endpoint_id)
+        endpoint = _locked_endpoints().get(pk=cell.endpoint_id)
         return _take(cell, endpoint, now)
 
 
@@ -172,7 +177,7 @@ def cell_claim_next(*, run_id: int, endpoint_id: int) -> Claim | float | None:
     now = timezone.now()
     with transaction.atomic():
         # Lock the endpoint first (always the same order: endpoint, then cell).
-        endpoint = ModelEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+        endpoint = _locked_endpoints().filter(pk=endpoint_id).first()
         if endpoint is None:
             return None
         cell = (

@@ -29,32 +29,40 @@ def test_bucket_refills_continuously_up_to_a_minute_worth():
     assert limits.call_tokens(messages, None) == 104 + limits.DEFAULT_OUTPUT_TOKENS
 
 
+def fresh(endpoint: ModelEndpoint) -> ModelEndpoint:
+    """The endpoint as a claim reads it: with its limiter state, in one query."""
+    return ModelEndpoint.objects.select_related("limiter").get(pk=endpoint.pk)
+
+
 def test_requests_per_minute(personas, make_endpoint):
-    endpoint = make_endpoint(owner=personas.lead, base_url="http://127.0.0.1:9/v1")
-    endpoint.requests_per_minute = 3
+    endpoint = make_endpoint(
+        owner=personas.lead, base_url="http://127.0.0.1:9/v1", requests_per_minute=3
+    )
     now = timezone.now()
-    grants = [limits.acquire(endpoint=endpoint, now=now, tokens=10) for _ in range(4)]
+    grants = [limits.acquire(endpoint=fresh(endpoint), now=now, tokens=10) for _ in range(4)]
     assert grants[:3] == [0.0, 0.0, 0.0]
     assert grants[3] == pytest.approx(20.0)  # one request per 20 s once the burst is spent
     state = EndpointLimiter.objects.get(pk=endpoint.pk)
     assert state.throttled_by == "requests"
     later = now + timedelta(seconds=20)
-    assert limits.acquire(endpoint=endpoint, now=later, tokens=10) == 0.0
+    assert limits.acquire(endpoint=fresh(endpoint), now=later, tokens=10) == 0.0
 
 
 def test_tokens_per_minute_reserve_then_settle(personas, make_endpoint):
-    endpoint = make_endpoint(owner=personas.lead, base_url="http://127.0.0.1:9/v1")
-    endpoint.tokens_per_minute = 1000
+    endpoint = make_endpoint(
+        owner=personas.lead, base_url="http://127.0.0.1:9/v1", tokens_per_minute=1000
+    )
     now = timezone.now()
-    assert limits.acquire(endpoint=endpoint, now=now, tokens=400) == 0.0
-    assert limits.acquire(endpoint=endpoint, now=now, tokens=400) == 0.0
-    assert limits.acquire(endpoint=endpoint, now=now, tokens=400) == pytest.approx(12.0)
+    assert limits.acquire(endpoint=fresh(endpoint), now=now, tokens=400) == 0.0
+    assert limits.acquire(endpoint=fresh(endpoint), now=now, tokens=400) == 0.0
+    assert limits.acquire(endpoint=fresh(endpoint), now=now, tokens=400) == pytest.approx(12.0)
     # The first call used 100 of its 400 reserved tokens: 300 come back at once.
     limits.settle(endpoint_id=endpoint.pk, tokens_per_minute=1000, reserved=400, used=100)
     assert EndpointLimiter.objects.get(pk=endpoint.pk).tokens == pytest.approx(500)
-    assert limits.acquire(endpoint=endpoint, now=now, tokens=400) == 0.0
+    assert limits.acquire(endpoint=fresh(endpoint), now=now, tokens=400) == 0.0
     # A call bigger than the whole budget still goes once the bucket is full.
-    assert limits.acquire(endpoint=endpoint, now=now + timedelta(minutes=2), tokens=5000) == 0.0
+    later = now + timedelta(minutes=2)
+    assert limits.acquire(endpoint=fresh(endpoint), now=later, tokens=5000) == 0.0
 
 
 def test_retry_after_pauses_the_whole_endpoint(personas, make_endpoint):
@@ -62,10 +70,11 @@ def test_retry_after_pauses_the_whole_endpoint(personas, make_endpoint):
     now = timezone.now()
     limits.honour_retry_after(endpoint_id=endpoint.pk, now=now, retry_after=30)
     limits.honour_retry_after(endpoint_id=endpoint.pk, now=now, retry_after=5)  # shorter: kept
-    assert limits.acquire(endpoint=endpoint, now=now, tokens=1) == pytest.approx(30.0)
+    assert limits.acquire(endpoint=fresh(endpoint), now=now, tokens=1) == pytest.approx(30.0)
     state = EndpointLimiter.objects.get(pk=endpoint.pk)
     assert state.rate_limited == 2 and state.last_retry_after == 5
-    assert limits.acquire(endpoint=endpoint, now=now + timedelta(seconds=31), tokens=1) == 0.0
+    later = now + timedelta(seconds=31)
+    assert limits.acquire(endpoint=fresh(endpoint), now=later, tokens=1) == 0.0
 
 
 def _run(lead, endpoint, **kwargs):
