@@ -4,8 +4,13 @@ from coding.models import Membership
 
 
 def navigation(request: HttpRequest) -> dict:
-    """Whether to show lead-only navigation (any study where the user leads)."""
+    """Whether to show lead-only navigation (any study where the user leads) and the
+    Generation link (leads and generation operators)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_is_lead": False}
-    return {"nav_is_lead": Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()}
+        return {"nav_is_lead": False, "nav_generates": False}
+    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True).distinct())
+    return {
+        "nav_is_lead": Membership.Role.LEAD in roles,
+        "nav_generates": bool(roles & {Membership.Role.LEAD, Membership.Role.OPERATOR}),
+    }

@@ -18,6 +18,8 @@ Role = Membership.Role
 LEADS = (Role.LEAD,)
 RECONCILERS = (Role.LEAD, Role.ADJUDICATOR)
 ANY_ROLE = (Role.LEAD, Role.CODER, Role.ADJUDICATOR)
+# May ask for the condition key; the door (coding.services.door) decides and records.
+KEY_READERS = (Role.LEAD, Role.OPERATOR)
 
 UserLike = AbstractBaseUser | AnonymousUser
 # Item codes are short opaque strings; anything else (NUL bytes, long junk) is simply absent.

@@ -91,6 +91,10 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend plus range-checked binary integer parameters: with server-side
+    # binding, psycopg's C dumpers would otherwise send an out-of-range IntegerField value
+    # as its low 32 bits (see alignweb/db/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "alignweb.db.postgresql"
     # Server-side parameter binding, and prepared statements for anything run five times
     # on a connection: PostgreSQL then skips parsing and planning the hot queries (the
     # coder's access check plans in ~1 ms and runs in 0.1 ms). Both off behind a
@@ -181,7 +185,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "alignweb.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": [],
 }
@@ -244,6 +248,18 @@ FAKE_MODEL_PORT = env_int("FAKE_MODEL_PORT", 8765)
 # The new-run form asks for confirmation at or above either estimate.
 GENERATION_CONFIRM_USD = env_int("GENERATION_CONFIRM_USD", 5)
 GENERATION_CONFIRM_CELLS = env_int("GENERATION_CONFIRM_CELLS", 2000)
+
+# Email (invitations). Sent only when EMAIL_BACKEND or EMAIL_HOST is set; otherwise the
+# members page shows the invitation links to copy. SMTP details come from the environment.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alignweb@localhost")
+INVITE_EMAIL_ENABLED = bool(env_str("EMAIL_BACKEND") or env_str("EMAIL_HOST"))
 
 # Extra regular expressions scrubbed from coder-facing text (comma-separated), on top of
 # the built-in model, vendor, self-identification and provider-id rules (coding/blinding.py).

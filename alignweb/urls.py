@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import health, views
+from .account import PasswordChangeView
 from .auth import LoginView, ThrottledAdminAuthenticationForm
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -14,6 +15,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", PasswordChangeView.as_view(), name="password-change"),
     path("admin/", admin.site.urls),
     path("studies/", include("coding.urls")),
     path("transcripts/", include("transcripts.urls")),

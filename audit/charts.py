@@ -353,3 +353,58 @@ def _svg(width: float, height: float, title: str, parts: list[str]) -> SafeStrin
         f'aria-label="{label}" xmlns="http://www.w3.org/2000/svg" font-size="{FONT}">'
         f"<title>{label}</title>{body}</svg>"
     )
+
+
+def interval_chart(
+    rows: Sequence[tuple[str, float, float | None, float | None]],
+    *,
+    x_label: str,
+    title: str = "",
+    width: int = 900,
+) -> SafeString:
+    """Forest plot: one row per label, a point estimate with an optional interval."""
+    left, right, top, bottom, row_h = 170, 24, 12, 44, 26
+    height = top + bottom + row_h * max(1, len(rows))
+    values = [v for _, est, lo, hi in rows for v in (est, lo, hi) if v is not None]
+    x0, x1 = (min(values), max(values)) if values else (0.0, 1.0)
+    pad = (x1 - x0) * 0.05 or 1.0
+    x0, x1 = x0 - pad, x1 + pad
+    plot_w = width - left - right
+
+    def px(x: float) -> float:
+        return left + plot_w * (x - x0) / (x1 - x0)
+
+    parts = []
+    for t in nice_ticks(x0, x1, target=8):
+        parts.append(
+            f'<line class="grid-line" x1="{px(t):.1f}" x2="{px(t):.1f}" y1="{top}" '
+            f'y2="{height - bottom}"/><text x="{px(t):.1f}" y="{height - bottom + 16}" '
+            f'text-anchor="middle">{t:g}</text>'
+        )
+    if x0 < 0 < x1:
+        parts.append(
+            f'<line class="axis" x1="{px(0):.1f}" x2="{px(0):.1f}" y1="{top}" '
+            f'y2="{height - bottom}"/>'
+        )
+    for i, (label, est, lo, hi) in enumerate(rows):
+        cy = top + row_h * i + row_h / 2
+        parts.append(
+            f'<text x="{left - 10}" y="{cy + 4:.1f}" text-anchor="end">{escape(label)}</text>'
+        )
+        if lo is not None and hi is not None:
+            parts.append(
+                f'<g stroke="#1d2433" stroke-width="1.4"><line x1="{px(lo):.1f}" '
+                f'x2="{px(hi):.1f}" y1="{cy:.1f}" y2="{cy:.1f}"/><line x1="{px(lo):.1f}" '
+                f'x2="{px(lo):.1f}" y1="{cy - 5:.1f}" y2="{cy + 5:.1f}"/><line '
+                f'x1="{px(hi):.1f}" x2="{px(hi):.1f}" y1="{cy - 5:.1f}" y2="{cy + 5:.1f}"/></g>'
+            )
+        interval = f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else ""
+        parts.append(
+            f'<circle cx="{px(est):.1f}" cy="{cy:.1f}" r="5" fill="{colour(0)}">'
+            f"<title>{escape(label)}: {est:.3f}{interval}</title></circle>"
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle">'
+        f"{escape(x_label)}</text>"
+    )
+    return _svg(width, height, title, parts)

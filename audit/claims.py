@@ -22,6 +22,7 @@ from coding.models import Study
 
 from . import selectors, services
 from .analysis import mean_ci
+from .registry import registry_revision
 from .stats.anova import natural_key
 
 log = logging.getLogger(__name__)
@@ -259,6 +260,8 @@ def claim_report_build(*, study: Study, by) -> dict[str, Any]:
             else [],
             "audited_benchmarks": audited,
         },
+        # Registry entries change (versioned): say which revision these facts come from.
+        "benchmark_registry": {"revision": registry_revision()},
         "interactional_evidence": evidence,
         "scaffolding": scaffolding,
         "deployment_context": {"C": context or UNSPECIFIED, "specified": bool(context)},
@@ -268,7 +271,9 @@ def claim_report_build(*, study: Study, by) -> dict[str, Any]:
             if snapshot
             else None
         ),
-        "run_cards": _run_cards(study, keys) if (unblinded or not documents_only) else [],
+        # Run cards name models, endpoints and scaffold hashes: condition data. They come
+        # only with the key, read through the door (``key_metadata_read``) after unblinding.
+        "run_cards": _run_cards(study, keys) if keys is not None else [],
     }
 
 
@@ -277,8 +282,10 @@ def _benchmark_dict(b) -> dict[str, Any]:
         "name": b.name,
         "year": b.year,
         "citation": b.citation or None,
+        "citation_verified": b.citation_verified,
         "url": b.url or None,
         "claim_level": b.claim_level or None,
+        "registry_version": b.version,
     }
 
 
@@ -329,14 +336,21 @@ def claim_report_markdown(report: dict[str, Any]) -> str:
     for b in mle["benchmarks"]:
         lines.append(
             f"- {b['name']} ({b['year'] or 'n.d.'}; "
-            f"claim level {b['claim_level'] or 'unclassified'})"
+            f"claim level {b['claim_level'] or 'unclassified'}; registry v{b['registry_version']})"
             + (f": {b['citation']}" if b["citation"] else "")
+            + ("" if b["citation_verified"] else " **(citation unverified)**")
         )
     if mle["audited_benchmarks"]:
         lines.append(
             "- Benchmarks audited in this study: "
-            + ", ".join(b["name"] for b in mle["audited_benchmarks"])
+            + ", ".join(
+                b["name"] + ("" if b.get("citation_verified", True) else " (citation unverified)")
+                for b in mle["audited_benchmarks"]
+            )
         )
+    lines.append(
+        f"- Benchmark facts from registry revision {report['benchmark_registry']['revision']}."
+    )
     lines += [
         "",
         "## 3. Interactional evidence per dimension",

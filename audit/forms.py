@@ -17,7 +17,16 @@ class BenchmarkForm(forms.ModelForm):
 
     class Meta:
         model = Benchmark
-        fields = ["name", "year", "claim_level", "url", "citation", "description", "notes"]
+        fields = [
+            "name",
+            "year",
+            "claim_level",
+            "url",
+            "citation",
+            "citation_verified",
+            "description",
+            "notes",
+        ]
         widgets = {
             "citation": forms.Textarea(attrs={"rows": 2}),
             "description": forms.Textarea(attrs={"rows": 4}),
@@ -27,7 +36,9 @@ class BenchmarkForm(forms.ModelForm):
             "description": "What coders read when auditing it: what the benchmark asks of a "
             "model and how it is scored. Neutral; no scores.",
             "claim_level": "The level of claim its results can support.",
+            "citation_verified": "Tick only after checking the citation against the source.",
         }
+        labels = {"citation_verified": "Citation verified"}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -35,6 +46,23 @@ class BenchmarkForm(forms.ModelForm):
 
     def validate_unique(self) -> None:
         """Uniqueness is checked by the service (case-insensitively)."""
+
+
+class ProposalForm(BenchmarkForm):
+    """An edit proposed for an entry the proposer may not edit (fields + why)."""
+
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        label="Why",
+        help_text="What is wrong or missing, with a source; whoever decides reads this.",
+    )
+
+
+class BenchmarkCopyForm(forms.Form):
+    name = forms.CharField(
+        max_length=200, required=False, help_text="Blank: the entry's name with yours."
+    )
 
 
 class BenchmarkAuditForm(forms.Form):

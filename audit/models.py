@@ -38,7 +38,17 @@ class Benchmark(models.Model):
     claim_level = models.CharField(max_length=12, choices=ClaimLevel.choices, blank=True)
     description = models.TextField(blank=True, help_text="What coders read when auditing it.")
     notes = models.TextField(blank=True)
+    citation_verified = models.BooleanField(
+        default=False,
+        help_text="The citation was checked against the source. Unverified entries are "
+        "marked wherever they appear (registry, audit matrices, claim reports).",
+    )
+    # Shared entries are read-only: leads copy them or propose an edit (registry.py).
     builtin = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)
+    copied_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -48,6 +58,64 @@ class Benchmark(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class BenchmarkVersion(models.Model):
+    """One state of a registry entry, with who made it and when (append-only).
+
+    ``revision`` numbers every change to the whole registry (1, 2, 3, ...): the registry
+    version that claim reports and audit matrices state.
+    """
+
+    benchmark = models.ForeignKey(Benchmark, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    revision = models.PositiveIntegerField(unique=True)
+    fields = models.JSONField(default=dict)
+    changed = models.JSONField(default=list, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    edited_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["benchmark", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["benchmark", "version"], name="benchmark_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.benchmark_id} v{self.version} (registry r{self.revision})"
+
+
+class BenchmarkProposal(models.Model):
+    """A proposed edit of an entry its proposer may not edit (built-in or someone else's)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    benchmark = models.ForeignKey(Benchmark, on_delete=models.CASCADE, related_name="proposals")
+    base_version = models.PositiveIntegerField()
+    fields = models.JSONField(default=dict)
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"proposal {self.pk} for {self.benchmark_id} ({self.status})"
 
 
 class SnapshotRequest(models.Model):

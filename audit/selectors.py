@@ -194,6 +194,11 @@ def user_leads_any(*, user) -> bool:
     return Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()
 
 
+def builtin_benchmarks_not_in(*, ids: set[int]) -> list[Benchmark]:
+    """Built-in registry entries outside ``ids`` (an audit's benchmarks), by name."""
+    return list(Benchmark.objects.filter(builtin=True).exclude(pk__in=ids).order_by(Lower("name")))
+
+
 def benchmark_list() -> QuerySet[Benchmark]:
     return Benchmark.objects.order_by(Lower("name"))
 

@@ -11,11 +11,18 @@ from django.db import transaction
 
 from coding.models import Rubric, Study
 from coding.rubric_data import ALIGNMENT_RUBRIC
-from coding.services import ServiceError, event_record, items_import, study_create
+from coding.services import (
+    ServiceError,
+    condition_data_open,
+    event_record,
+    items_import,
+    study_create,
+)
 
 from . import selectors, tasks
 from .agreement_results import VERSION, build_results
 from .models import AgreementSnapshot, Benchmark, ClaimStatement
+from .registry import benchmark_create, benchmark_update  # noqa: F401 - the registry's writes
 
 N_BOOT = 1000
 # Agreement on a closed study is final: computed exactly rather than left to the worker.
@@ -49,18 +56,15 @@ def snapshot_compute(*, study: Study, by=None) -> dict[str, Any]:
     ratings = selectors.first_pass_ratings(study=study)
     conditions = None
     if _needs_conditions(study):
-        conditions = selectors.condition_labels_with_keys(study=study)
-        event_record(
-            verb="key_view",
-            actor=by,
+        condition_data_open(
             study=study,
-            target=study.name[:200],
-            payload={
-                "reason": "agreement",
-                "scope": "condition per item",
-                "items": len(conditions),
-            },
+            by=by,
+            what="condition per item",
+            reason="agreement",
+            target=study.name,
+            detail={"scope": "condition per item"},
         )
+        conditions = selectors.condition_labels_with_keys(study=study)
     return build_results(dims, ratings, conditions=conditions, n_boot=N_BOOT, seed=study.seed)
 
 
@@ -142,35 +146,6 @@ def _refresh_request(study: Study) -> bool:
     return not tasks.publishing_paused()
 
 
-def benchmark_create(*, by, **fields: Any) -> Benchmark:
-    """Add a benchmark to the registry (names are unique, case-insensitively)."""
-    name = (fields.get("name") or "").strip()
-    if not name:
-        raise ServiceError("The benchmark needs a name.")
-    if Benchmark.objects.filter(name__iexact=name).exists():
-        raise ServiceError(f"{name!r} is already in the registry.")
-    fields["name"] = name[:200]
-    with transaction.atomic():
-        benchmark = Benchmark.objects.create(created_by=by, builtin=False, **fields)
-        event_record(verb="benchmark_add", actor=by, target=benchmark.name)
-    return benchmark
-
-
-def benchmark_update(*, benchmark: Benchmark, by, **fields: Any) -> Benchmark:
-    """Edit a registry entry (description, citation, claim level...)."""
-    name = (fields.get("name") or benchmark.name).strip()
-    if Benchmark.objects.filter(name__iexact=name).exclude(pk=benchmark.pk).exists():
-        raise ServiceError(f"{name!r} is already in the registry.")
-    fields["name"] = name[:200]
-    with transaction.atomic():
-        Benchmark.objects.filter(pk=benchmark.pk).update(**fields)
-        event_record(
-            verb="benchmark_edit", actor=by, target=name, payload={"fields": sorted(fields)}
-        )
-    benchmark.refresh_from_db()
-    return benchmark
-
-
 def _document_text(benchmark: Benchmark) -> str:
     parts = [benchmark.description.strip()]
     source = " ".join(part for part in (benchmark.citation.strip(), benchmark.url.strip()) if part)
@@ -237,30 +212,30 @@ def analysis_rows_read(*, study: Study, by, purpose: str) -> list[dict[str, Any]
     """Reconciled values with their conditions, for analyses after unblinding; logged."""
     if study.status != Study.Status.UNBLINDED:
         raise ServiceError("Condition-based analyses are available after unblinding.")
-    rows = selectors.reconciled_rows_with_keys(study=study)
-    event_record(
-        verb="key_view",
-        actor=by,
+    condition_data_open(
         study=study,
-        target=study.name[:200],
-        payload={"reason": "analysis", "purpose": purpose, "rows": len(rows)},
+        by=by,
+        what="conditions of reconciled values",
+        reason="analysis",
+        target=study.name,
+        detail={"purpose": purpose},
     )
-    return rows
+    return selectors.reconciled_rows_with_keys(study=study)
 
 
 def key_metadata_read(*, study: Study, by, purpose: str) -> list[dict[str, Any]]:
     """Per-item model, scaffold and key metadata, after unblinding; logged."""
     if study.status != Study.Status.UNBLINDED:
         raise ServiceError("The condition key is sealed until the study is unblinded.")
-    rows = selectors.key_metadata_with_keys(study=study)
-    event_record(
-        verb="key_view",
-        actor=by,
+    condition_data_open(
         study=study,
-        target=study.name[:200],
-        payload={"reason": "analysis", "purpose": purpose, "items": len(rows)},
+        by=by,
+        what="condition key metadata",
+        reason="analysis",
+        target=study.name,
+        detail={"purpose": purpose},
     )
-    return rows
+    return selectors.key_metadata_with_keys(study=study)
 
 
 def claim_statement_update(

@@ -25,6 +25,7 @@ from .analysis import efficacy_compute, efficacy_input, matrix_build, profiles_b
 from .charts import Bar, Group, Panel, bar_chart
 from .claims import claim_report_build, claim_report_markdown
 from .forms import ClaimForm
+from .registry import registry_revision
 
 SCALE = (0.0, 2.0)
 
@@ -51,7 +52,15 @@ def _matrix(study: Study) -> dict[str, Any]:
     registry = selectors.benchmarks_for_items(external_ids=[i["external_id"] for i in items])
     for row in matrix["rows"]:
         row["benchmark"] = registry.get(row["external_id"])
-    return {"dims": dims, "matrix": matrix}
+    return {
+        "dims": dims,
+        "matrix": matrix,
+        "registry_revision": registry_revision(),
+        # Built-in entries this audit does not cover: listed with the reason, never dropped.
+        "not_audited": selectors.builtin_benchmarks_not_in(ids={b.pk for b in registry.values()})
+        if registry
+        else [],
+    }
 
 
 @login_required
@@ -83,6 +92,9 @@ def audit_matrix_csv(request: HttpRequest, study_id: int) -> StreamingHttpRespon
         "year",
         "claim_level",
         *[d.code for d in data["dims"]],
+        "citation_verified",
+        "registry_entry_version",
+        "registry_revision",
     ]
     rows = (
         [
@@ -92,6 +104,9 @@ def audit_matrix_csv(request: HttpRequest, study_id: int) -> StreamingHttpRespon
             r["benchmark"].year if r["benchmark"] else "",
             r["benchmark"].claim_level if r["benchmark"] else "",
             *["" if v is None else v for v in r["values"]],
+            ("yes" if r["benchmark"].citation_verified else "no") if r["benchmark"] else "",
+            r["benchmark"].version if r["benchmark"] else "",
+            data["registry_revision"],
         ]
         for r in data["matrix"]["rows"]
     )

@@ -12,14 +12,14 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from coding.services import ServiceError
 
-from . import selectors, services
+from . import registry, selectors, services
 from .charts import rank_chart
 from .forms import BenchmarkAuditForm, BenchmarkForm, RankCsvForm
-from .models import Benchmark
+from .models import BenchmarkProposal
 from .stats.instability import rank_instability, read_rank_csv
 
 EXAMPLE_CSV = Path(__file__).resolve().parent / "data" / "rank_instability_example.csv"
@@ -54,28 +54,20 @@ def benchmark_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Added {benchmark.name} to the registry.")
             return redirect("audit:benchmark-list")
     status = 400 if request.method == "POST" else 200
-    return render(
-        request,
-        "audit/benchmark_list.html",
-        {"benchmarks": selectors.benchmark_list(), "form": form},
-        status=status,
-    )
-
-
-@login_required
-def benchmark_edit(request: HttpRequest, benchmark_id: int) -> HttpResponse:
-    _require_lead(request.user)
-    benchmark = get_object_or_404(Benchmark, pk=benchmark_id)
-    form = BenchmarkForm(request.POST or None, instance=benchmark)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.benchmark_update(benchmark=benchmark, by=request.user, **form.cleaned_data)
-        except ServiceError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"Saved {benchmark.name}.")
-            return redirect("audit:benchmark-list")
-    return render(request, "audit/benchmark_edit.html", {"benchmark": benchmark, "form": form})
+    benchmarks = list(selectors.benchmark_list())
+    for b in benchmarks:
+        b.editable = registry.can_edit(b, request.user)
+    ctx = {
+        "benchmarks": benchmarks,
+        "form": form,
+        "revision": registry.registry_revision(),
+        "n_builtin": sum(1 for b in benchmarks if b.builtin),
+        "n_unverified": sum(1 for b in benchmarks if not b.citation_verified),
+        "pending": BenchmarkProposal.objects.filter(status="pending")
+        .select_related("benchmark", "proposed_by")
+        .order_by("-proposed_at")[:50],
+    }
+    return render(request, "audit/benchmark_list.html", ctx, status=status)
 
 
 @login_required

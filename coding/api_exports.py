@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alignweb.bounds import ID, query_int
 from alignweb.permissions import LEADS, access_study
 
 from . import exports
@@ -40,13 +41,8 @@ class ExportCSVView(APIView):
     )
     def get(self, request: Request, study_id: int, kind: str) -> StreamingHttpResponse:
         study = access_study(request.user, study_id, roles=LEADS)
-        upto = request.query_params.get("upto", "")
-        started = exports.export_start(
-            study=study,
-            kind=_kind(kind),
-            by=request.user,
-            upto=int(upto) if kind == "events" and upto.isdecimal() else None,
-        )
+        upto = query_int(request, "upto", low=ID[0], high=ID[1]) if kind == "events" else None
+        started = exports.export_start(study=study, kind=_kind(kind), by=request.user, upto=upto)
         response = StreamingHttpResponse(started.chunks, content_type=started.content_type)
         response["Content-Disposition"] = f'attachment; filename="{started.filename}"'
         response["Cache-Control"] = "no-store"

@@ -15,15 +15,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alignweb.bounds import INT32_MAX, query_int
 from alignweb.parsers import SafeJSONParser
-from alignweb.permissions import LEADS, RECONCILERS, access_item, access_study
+from alignweb.permissions import KEY_READERS, LEADS, RECONCILERS, access_item, access_study
 from coding.models import Dimension, Item, Membership, Study
 
 from . import serializers as s
 from .api import ConflictError, choice_param, service_errors
 from .api_studies import study_detail_data
+from .door_http import REASON_PARAM, api_reason, api_refusal
 from .selectors_reconcile import STATUSES, reconcile_item_get, reconcile_queue
 from .services import (
+    ServiceError,
     condition_keys_read,
     reconciliation_auto_agree,
     reconciliation_decide,
@@ -35,10 +38,7 @@ QUEUE_STATUSES = {value: value for value in STATUSES}
 
 
 def _min_spread(request: Request) -> int:
-    raw = request.query_params.get("min_spread", "") or "1"
-    if not raw.isdecimal() or int(raw) < 1:
-        raise ValidationError({"min_spread": ["A whole number of at least 1."]})
-    return int(raw)
+    return query_int(request, "min_spread", low=1, high=INT32_MAX, default=1)
 
 
 class ReconcileQueueView(generics.ListAPIView):
@@ -169,19 +169,25 @@ class UnblindView(APIView):
 
 
 class ConditionKeyListView(generics.ListAPIView):
-    """Lead of an unblinded study: the condition key by item code, one page at a time.
-    Every page is one logged key read; 400 while the study is blinded."""
+    """The condition key by item code, one page at a time, through the one door: leads
+    once the study is unblinded (403 before), generation operators with a ``reason``.
+    Every page is one recorded key view."""
 
     serializer_class = s.ConditionKeySerializer
 
     def get_queryset(self) -> QuerySet:
-        study = access_study(self.request.user, self.kwargs["study_id"], roles=LEADS)
+        study = access_study(self.request.user, self.kwargs["study_id"], roles=KEY_READERS)
         self.study = study
         return Item.objects.filter(study=study).order_by("public_code")
 
+    @extend_schema(parameters=[REASON_PARAM])
     def get(self, request: Request, *args, **kwargs) -> Response:
         page = self.paginate_queryset(self.get_queryset().values_list("public_code", flat=True))
-        with service_errors():
-            keys = condition_keys_read(study=self.study, by=request.user, codes=list(page))
+        try:
+            keys = condition_keys_read(
+                study=self.study, by=request.user, codes=list(page), reason=api_reason(request)
+            )
+        except ServiceError as exc:
+            raise api_refusal(exc)
         rows = [s.condition_key_row(code, key) for code, key in keys.items()]
         return self.get_paginated_response(s.ConditionKeySerializer(rows, many=True).data)

@@ -7,19 +7,30 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alignweb.parsers import SafeJSONParser
-from alignweb.permissions import LEADS, UserLike, access_item, access_study, study_role
+from alignweb.permissions import (
+    KEY_READERS,
+    LEADS,
+    UserLike,
+    access_item,
+    access_study,
+    study_role,
+)
+from alignweb.text import text_problem
 from coding.models import Item, Membership, Rubric, Study
 
 from . import selectors
 from . import serializers as s
 from .api import apply_filters, ordering_fields, service_errors
+from .door_http import REASON_PARAM, api_reason, api_refusal
 from .services import (
+    ServiceError,
     condition_key_read,
     items_import_file,
     membership_add,
@@ -242,18 +253,25 @@ class ItemDetailView(APIView):
 
 
 class ItemKeyView(APIView):
-    """Lead of an unblinded study: one item's condition key. Every read is logged;
-    400 while the study is still blinded."""
+    """One item's condition key, through the one door: leads once the study is unblinded
+    (403 before), generation operators with a ``reason``. Every read is recorded."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("reason", str, description="Why the key is read (logged).")],
+        parameters=[REASON_PARAM],
         responses={200: s.ConditionKeySerializer, 400: s.DetailSerializer},
     )
     def get(self, request: Request, study_id: int, code: str) -> Response:
-        item = _lead_item(request, study_id, code)
-        reason = (request.query_params.get("reason") or "api")[:200]
-        with service_errors():
+        study = access_study(request.user, study_id, roles=KEY_READERS)
+        item = access_item(request.user, code, roles=KEY_READERS)
+        if item.study_id != study.pk:
+            raise Http404("No such item.")
+        reason = api_reason(request)
+        if problem := text_problem(reason):  # NUL: the reason is stored in the key-view log
+            raise ValidationError({"reason": [f"The reason {problem}."]})
+        try:
             key = condition_key_read(item=item, by=request.user, reason=reason)
+        except ServiceError as exc:
+            raise api_refusal(exc)
         if key is None:
             raise Http404("This item has no condition key.")
         body = s.condition_key_row(item.public_code, key)

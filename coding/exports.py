@@ -47,7 +47,7 @@ from django.utils import timezone
 from .csvsafe import csv_chunks, csv_header, csv_text, neutralise, neutralise_text
 from .models import Assignment, Dimension, Event, Item, Score, Study
 from .selectors import design_matrix_rows
-from .services import event_record
+from .services import condition_data_open, event_record
 
 CHUNK = 5000
 ITEM_BATCH = 500
@@ -339,6 +339,9 @@ def _check(kind: str) -> None:
 def export_start(*, study: Study, kind: str, by, upto: int | None = None) -> CsvExport:
     """Log the export in the Event log and return its stream. Callers check the lead role."""
     _check(kind)
+    if kind == "wide" and conditions_visible(study):
+        # The condition columns are key data: through the one logged door.
+        condition_data_open(study=study, by=by, what="wide export with conditions", reason="export")
     event_record(
         verb="export",
         actor=by,
@@ -398,6 +401,9 @@ def export_provenance(
     which is guaranteed once it is locked (``stable`` says so).
     """
     _check(kind)
+    if kind == "wide" and conditions_visible(study):
+        # The condition columns are key data: through the one logged door.
+        condition_data_open(study=study, by=by, what="wide export with conditions", reason="export")
     event_record(
         verb="export",
         actor=by,

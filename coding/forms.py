@@ -1,5 +1,7 @@
 from django import forms
 
+from alignweb.bounds import SEED_MAX
+
 from .models import Membership, Rubric
 
 
@@ -11,7 +13,10 @@ class StudyForm(forms.Form):
         min_value=2, max_value=10, initial=2, help_text="Each item is coded by k distinct coders."
     )
     seed = forms.IntegerField(
-        required=False, min_value=0, help_text="Random seed for assignment; blank = random."
+        required=False,
+        min_value=0,
+        max_value=SEED_MAX,
+        help_text="Random seed for assignment; blank = random.",
     )
 
 

@@ -1,7 +1,9 @@
 """Parse and validate an import file (JSONL or CSV) into item records, with per-row errors.
 
-Pure Python (no Django). Every row is checked before anything is written; the service
-in coding/services/items.py writes all records in one transaction or none.
+Pure Python (no Django models). Every row is checked before anything is written; the
+service in coding/services/items.py writes all records in one transaction or none. Whatever
+a file holds becomes a per-row error, never a 500: NUL and lone surrogates anywhere (text,
+ids, metadata keys), NaN/Infinity, a role that is not a string, an out-of-range replicate.
 
 JSONL: one object per line. Transcript: ``{"id": "...", "messages": [{"role", "content"}],
 <any metadata keys>}``. Document (benchmark audits): ``{"id", "title", "text", ...}``.
@@ -15,14 +17,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from alignweb.bounds import INT32_MAX, OutOfBounds, parse_int
+from alignweb.text import text_problem
 
 ROLES = {"system", "user", "assistant", "tool"}
 RESERVED = {"id", "external_id", "messages", "title", "text", "kind", "metadata"}
 MAX_FIELD_CHARS = 100_000
 MAX_ROWS = 100_000
 MAX_METADATA_KEYS = 50
+MAX_KEY_CHARS = 100
 
 
 @dataclass
@@ -44,8 +51,9 @@ def _check_text(value: Any, where: str, errors: list[str], row: int) -> str | No
     if not isinstance(value, str):
         errors.append(f"Row {row}: {where} must be text.")
         return None
-    if "\x00" in value:
-        errors.append(f"Row {row}: {where} contains a NUL byte.")
+    problem = text_problem(value)
+    if problem:
+        errors.append(f"Row {row}: {where} {problem.replace('character', 'byte')}.")
         return None
     if len(value) > MAX_FIELD_CHARS:
         errors.append(
@@ -74,7 +82,7 @@ def _check_messages(raw: Any, row: int, errors: list[str]) -> list[dict] | None:
             errors.append(f"Row {row}: message {index} must be an object with role and content.")
             return None
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             errors.append(
                 f"Row {row}: message {index} has unknown role {str(role)[:40]!r} "
                 f"(expected one of {', '.join(sorted(ROLES))})."
@@ -98,8 +106,24 @@ def _check_metadata(data: dict, row: int, errors: list[str]) -> dict | None:
         errors.append(f"Row {row}: more than {MAX_METADATA_KEYS} metadata fields.")
         return None
     for key, value in merged.items():
+        key = str(key)
+        if len(key) > MAX_KEY_CHARS or text_problem(key):
+            errors.append(
+                f"Row {row}: metadata field names must be at most {MAX_KEY_CHARS} characters "
+                "of valid text (no NUL)."
+            )
+            return None
+        if key == "replicate":
+            replicate = _check_replicate(value, row, errors)
+            if replicate is False:
+                return None
+            metadata[key] = replicate
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            errors.append(f"Row {row}: metadata field {key[:40]!r} is not a finite number.")
+            return None
         if value is None or isinstance(value, bool | int | float):
-            metadata[str(key)] = value
+            metadata[key] = value
             continue
         text = _check_text(value, f"metadata field {str(key)[:40]!r}", errors, row)
         if text is None:
@@ -110,14 +134,28 @@ def _check_metadata(data: dict, row: int, errors: list[str]) -> dict | None:
     return metadata
 
 
+def _check_replicate(value: Any, row: int, errors: list[str]) -> int | None | bool:
+    """The replicate number (a ConditionKey column: 0 to 2**31 - 1), None when blank, False
+    after recording an error."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        return parse_int(value, low=0, high=INT32_MAX)
+    except OutOfBounds:
+        errors.append(f"Row {row}: replicate must be a whole number from 0 to {INT32_MAX}.")
+        return False
+
+
 def _record_from(data: Any, row: int, errors: list[str]) -> Record | None:
     if not isinstance(data, dict):
         errors.append(f"Row {row}: expected a JSON object.")
         return None
     raw_id = data.get("id", data.get("external_id", ""))
     external_id = "" if raw_id is None else str(raw_id).strip()
-    if "\x00" in external_id or len(external_id) > 200:
-        errors.append(f"Row {row}: id must be at most 200 characters without NUL bytes.")
+    if text_problem(external_id) or len(external_id) > 200:
+        errors.append(f"Row {row}: id must be at most 200 characters of valid text (no NUL).")
         return None
     if "messages" in data or "text" not in data:
         kind = "transcript"
@@ -150,6 +188,11 @@ def _decode(raw: bytes, errors: list[str]) -> str | None:
         return None
 
 
+def _refuse_constant(name: str) -> None:
+    """NaN and Infinity are not JSON (Python accepts them; PostgreSQL's jsonb does not)."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _parse_jsonl(text: str, result: ParseResult) -> None:
     for row, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -158,9 +201,12 @@ def _parse_jsonl(text: str, result: ParseResult) -> None:
             result.errors.append(f"Row {row}: contains a NUL byte.")
             continue
         try:
-            data = json.loads(line)
+            data = json.loads(line, parse_constant=_refuse_constant)
         except json.JSONDecodeError as exc:
             result.errors.append(f"Row {row}: invalid JSON ({exc.msg} at column {exc.colno}).")
+            continue
+        except ValueError as exc:  # NaN/Infinity, or an integer of over 4,300 digits
+            result.errors.append(f"Row {row}: invalid JSON ({str(exc)[:80]}).")
             continue
         except RecursionError:
             result.errors.append(f"Row {row}: JSON is nested too deeply.")

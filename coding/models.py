@@ -116,6 +116,9 @@ class Membership(models.Model):
         LEAD = "lead", "Lead"
         CODER = "coder", "Coder"
         ADJUDICATOR = "adjudicator", "Adjudicator"
+        # Runs generation and may read the conditions (each read logged) so that the
+        # lead and adjudicator can stay blind; never codes or reconciles.
+        OPERATOR = "operator", "Generation operator"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -157,6 +160,8 @@ class Item(models.Model):
                 name="item_study_external_id",
             )
         ]
+        # The lead's item browser pages through a study in code order (keyset).
+        indexes = [models.Index(fields=["study", "public_code"], name="item_study_code")]
 
     def __str__(self) -> str:
         return self.public_code
@@ -265,6 +270,11 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        # The event log pages through a study by id (keyset), newest first.
+        indexes = [models.Index(fields=["study", "id"], name="event_study_id")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.verb} {self.target}"
+
+
+from .models_people import Invite, MemberRemoval  # noqa: E402, F401 - registered with the app

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from .models import Assignment, Event, Item, Membership, Score, Study
+from .models import Assignment, Item, Membership, Score, Study
 
 
 def membership_list_for_user(*, user) -> QuerySet[Membership]:
@@ -120,7 +120,3 @@ def design_matrix_rows(*, study: Study) -> Iterator[tuple[str, str, int]]:
         .values_list("item__public_code", "coder__username", "position")
         .iterator(chunk_size=2000)
     )
-
-
-def event_list(*, study: Study) -> QuerySet[Event]:
-    return Event.objects.filter(study=study).select_related("actor").order_by("-at", "-id")

@@ -14,6 +14,8 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
+from alignweb.bounds import ID, INT32, INT32_MAX, SEED_MAX
+
 from .models import (
     Assignment,
     Dimension,
@@ -129,7 +131,7 @@ class RubricSerializer(serializers.ModelSerializer):
 
 
 class LevelWriteSerializer(StrictSerializer):
-    value = serializers.IntegerField()
+    value = serializers.IntegerField(min_value=INT32[0], max_value=INT32[1])
     label = serializers.CharField(max_length=100, required=False)
     anchor = serializers.CharField(allow_blank=True, required=False, max_length=5000)
 
@@ -138,7 +140,7 @@ class DimensionWriteSerializer(StrictSerializer):
     code = serializers.CharField(max_length=20)
     name = serializers.CharField(max_length=200, required=False)
     definition = serializers.CharField(allow_blank=True, required=False, max_length=5000)
-    order = serializers.IntegerField(min_value=0, required=False)
+    order = serializers.IntegerField(min_value=0, max_value=INT32_MAX, required=False)
     levels = LevelWriteSerializer(many=True)
 
 
@@ -146,7 +148,7 @@ class RubricImportSerializer(StrictSerializer):
     """The JSON a rubric export produces; ``version`` is informative (the server numbers)."""
 
     name = serializers.CharField(max_length=200)
-    version = serializers.IntegerField(min_value=1, required=False)
+    version = serializers.IntegerField(min_value=1, max_value=INT32_MAX, required=False)
     description = serializers.CharField(allow_blank=True, required=False, max_length=5000)
     dimensions = DimensionWriteSerializer(many=True)
 
@@ -176,9 +178,14 @@ class StudyListSerializer(serializers.Serializer):
 class StudyCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, required=False, default="")
-    rubric = serializers.PrimaryKeyRelatedField(queryset=Rubric.objects.all())
+    rubric = serializers.PrimaryKeyRelatedField(
+        queryset=Rubric.objects.all(),
+        pk_field=serializers.IntegerField(min_value=ID[0], max_value=ID[1]),
+    )
     coders_per_item = serializers.IntegerField(min_value=2, max_value=10, default=2)
-    seed = serializers.IntegerField(min_value=0, max_value=2**62, required=False, allow_null=True)
+    seed = serializers.IntegerField(
+        min_value=0, max_value=SEED_MAX, required=False, allow_null=True
+    )
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -327,7 +334,9 @@ class AssignmentListSerializer(serializers.Serializer):
 
 
 class ScoreEntrySerializer(StrictSerializer):
-    value = serializers.IntegerField(allow_null=True, required=False)
+    value = serializers.IntegerField(
+        allow_null=True, required=False, min_value=INT32[0], max_value=INT32[1]
+    )
     rationale = serializers.CharField(
         allow_blank=True, required=False, max_length=MAX_RATIONALE, trim_whitespace=False
     )
@@ -346,7 +355,7 @@ class ScoresWriteSerializer(StrictSerializer):
     """A draft save or submit. ``version`` is the version the client last saw (optimistic
     locking), never a value to store; the server moves it."""
 
-    version = serializers.IntegerField(min_value=0)
+    version = serializers.IntegerField(min_value=0, max_value=INT32_MAX)
     scores = serializers.DictField(child=ScoreEntrySerializer(), allow_empty=True)
 
 
@@ -422,10 +431,12 @@ class DecideSerializer(StrictSerializer):
     (null if none); a different current decision is a 409, never an overwrite."""
 
     dimension = serializers.CharField(max_length=20)
-    value = serializers.IntegerField()
+    value = serializers.IntegerField(min_value=INT32[0], max_value=INT32[1])
     method = MethodField(default=Reconciliation.Method.ADJUDICATED)
     note = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
-    expected_id = serializers.IntegerField(allow_null=True, required=False, default=None)
+    expected_id = serializers.IntegerField(
+        allow_null=True, required=False, default=None, min_value=ID[0], max_value=ID[1]
+    )
 
 
 class AutoAgreeResultSerializer(serializers.Serializer):

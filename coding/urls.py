@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import views, views_lead
+from . import views, views_lead, views_operator
+from .urls_people import urlpatterns as people_patterns
 from .urls_reconcile import urlpatterns as reconcile_patterns
 
 app_name = "coding"
@@ -14,11 +15,10 @@ urlpatterns = [
         name="rubric-export",
     ),
     path("<int:study_id>/", views_lead.study_detail, name="study-detail"),
-    path("<int:study_id>/members/", views_lead.study_members, name="study-members"),
     path("<int:study_id>/import/", views_lead.study_import, name="study-import"),
     path("<int:study_id>/open/", views_lead.study_open_view, name="study-open"),
     path("<int:study_id>/design-matrix.csv", views_lead.design_matrix, name="design-matrix"),
-    path("<int:study_id>/events/", views_lead.study_events, name="study-events"),
+    path("<int:study_id>/operator/", views_operator.study_operator, name="study-operator"),
     path("<int:study_id>/queue/", views.queue, name="queue"),
     path("<int:study_id>/next/", views.next_item, name="next-item"),
     path("<int:study_id>/items/<str:code>/", views.code_item, name="code-item"),
@@ -27,3 +27,4 @@ urlpatterns = [
 ]
 
 urlpatterns += reconcile_patterns
+urlpatterns += people_patterns

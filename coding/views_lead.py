@@ -1,4 +1,5 @@
-"""Lead views: create a study, members, import, open, progress, design matrix, events."""
+"""Lead views: create a study, import, open, progress, design matrix (members and the event
+log: views_members.py, views_events.py)."""
 
 from __future__ import annotations
 
@@ -15,18 +16,18 @@ from coding.models import Membership, Rubric
 
 from . import selectors
 from .csvsafe import csv_lines
-from .forms import ImportForm, MemberForm, RubricImportForm, StudyForm
+from .forms import ImportForm, RubricImportForm, StudyForm
 from .services import (
     ImportRejected,
     ServiceError,
     event_record,
     items_import_file,
-    membership_add,
     rubric_create_from_data,
     rubric_export,
     study_create,
     study_open,
 )
+from .views_operator import key_views_context
 
 
 def can_create_studies(user) -> bool:
@@ -73,27 +74,8 @@ def study_detail(request: HttpRequest, study_id: int) -> HttpResponse:
         redactions=selectors.redaction_summary(study=study),
         coders=study.memberships.filter(role=Membership.Role.CODER).count(),
     )
+    ctx.update(key_views_context(study))
     return render(request, "coding/study_detail.html", ctx)
-
-
-@login_required
-def study_members(request: HttpRequest, study_id: int) -> HttpResponse:
-    study = access_study(request.user, study_id, roles=LEADS)
-    form = MemberForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            membership_add(study=study, by=request.user, **form.cleaned_data)
-        except ServiceError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"Added {form.cleaned_data['username']}.")
-            return redirect("coding:study-members", study.pk)
-    ctx = _lead_context(request, study, "members")
-    ctx.update(
-        form=form,
-        members=study.memberships.select_related("user").order_by("role", "user__username"),
-    )
-    return render(request, "coding/study_members.html", ctx)
 
 
 @login_required
@@ -151,14 +133,6 @@ def design_matrix(request: HttpRequest, study_id: int) -> StreamingHttpResponse:
 
 
 @login_required
-def study_events(request: HttpRequest, study_id: int) -> HttpResponse:
-    study = access_study(request.user, study_id, roles=LEADS)
-    ctx = _lead_context(request, study, "events")
-    ctx["events"] = selectors.event_list(study=study)[:500]
-    return render(request, "coding/study_events.html", ctx)
-
-
-@login_required
 def rubric_list(request: HttpRequest) -> HttpResponse:
     _require_creator(request.user)
     form = RubricImportForm(request.POST or None, request.FILES or None)
@@ -166,7 +140,7 @@ def rubric_list(request: HttpRequest) -> HttpResponse:
         try:
             data = json.loads(form.cleaned_data["file"].read().decode("utf-8"))
             rubric = rubric_create_from_data(data=data, by=request.user)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # bad UTF-8 or JSON, or a 4,300+ digit number
             form.add_error("file", "The file is not valid UTF-8 JSON.")
         except ServiceError as exc:
             form.add_error("file", str(exc))

@@ -13,10 +13,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from alignweb.permissions import LEADS, RECONCILERS, access_item, access_study, study_role
+from alignweb.bounds import ID, INT32_MAX, OutOfBounds, param_int, parse_int
+from alignweb.permissions import (
+    KEY_READERS,
+    LEADS,
+    RECONCILERS,
+    access_item,
+    access_study,
+    study_role,
+)
 from coding.models import Item, Membership, Reconciliation, Study
 
 from . import exports
+from .door_http import door_passed, door_refusal, page_reason
 from .selectors_reconcile import (
     STATUSES,
     reconcile_item_get,
@@ -49,9 +58,10 @@ def _base_context(request: HttpRequest, study: Study, tab: str) -> dict:
 
 
 def _int(raw, default: int, low: int = 0) -> int:
+    """A forgiving filter value: clamped up to ``low``; malformed or huge gives ``default``."""
     try:
-        return max(low, int(raw))
-    except (TypeError, ValueError):
+        return max(low, parse_int(raw, low=-INT32_MAX, high=INT32_MAX))
+    except OutOfBounds:
         return default
 
 
@@ -114,12 +124,11 @@ def _study_item(request: HttpRequest, study_id: int, code: str, roles=RECONCILER
 
 
 def _posted(post, code: str) -> tuple[str, str, str, int | None]:
-    expected = post.get(f"expected_{code}", "")
     return (
         post.get(f"value_{code}", ""),
         post.get(f"method_{code}", Reconciliation.Method.ADJUDICATED),
         post.get(f"note_{code}", "").replace("\r\n", "\n").strip(),
-        int(expected) if expected.isascii() and expected.isdigit() else None,
+        param_int(post, f"expected_{code}", low=ID[0], high=ID[1]),
     )
 
 
@@ -242,24 +251,25 @@ def unblind(request: HttpRequest, study_id: int) -> HttpResponse:
     return redirect("coding:study-exports", study.pk)
 
 
-def _unblinded_study(request: HttpRequest, study_id: int) -> Study:
-    study = access_study(request.user, study_id, roles=LEADS)
-    if study.status != Study.Status.UNBLINDED:
-        raise Http404("The condition key is sealed.")
-    return study
-
-
 @login_required
 def condition_key(request: HttpRequest, study_id: int) -> HttpResponse:
-    """The condition key, 100 items per page; each page view is one logged key read."""
-    study = _unblinded_study(request, study_id)
+    """The condition key, 100 items per page; each page view is one key view, through the
+    door (leads after unblinding; operators with a reason)."""
+    study = access_study(request.user, study_id, roles=KEY_READERS)
     codes = (
         Item.objects.filter(study=study)
         .order_by("public_code")
         .values_list("public_code", flat=True)
     )
     page = Paginator(codes, KEY_PAGE).get_page(request.GET.get("page"))
-    keys = condition_keys_read(study=study, by=request.user, codes=list(page.object_list))
+    reason = page_reason(request, study.pk)
+    try:
+        keys = condition_keys_read(
+            study=study, by=request.user, codes=list(page.object_list), reason=reason
+        )
+    except ServiceError as exc:
+        return door_refusal(request, study=study, what="the condition key", exc=exc)
+    door_passed(request, study.pk, reason)
     ctx = _base_context(request, study, "exports")
     ctx.update(page=page, keys=keys)
     return render(request, "coding/reconcile_key.html", ctx)
@@ -267,10 +277,17 @@ def condition_key(request: HttpRequest, study_id: int) -> HttpResponse:
 
 @login_required
 def condition_key_item(request: HttpRequest, study_id: int, code: str) -> HttpResponse:
-    """One item's key as JSON (logged through ``condition_key_read``)."""
-    study = _unblinded_study(request, study_id)
-    _study, item = _study_item(request, study.pk, code, roles=LEADS)
-    key = condition_key_read(item=item, by=request.user)
+    """One item's key as JSON (through the door, like the key page)."""
+    study = access_study(request.user, study_id, roles=KEY_READERS)
+    item = access_item(request.user, code, roles=KEY_READERS)
+    if item.study_id != study.pk:
+        raise Http404("No such item.")
+    reason = page_reason(request, study.pk)
+    try:
+        key = condition_key_read(item=item, by=request.user, reason=reason)
+    except ServiceError as exc:
+        return door_refusal(request, study=study, what="the condition key", exc=exc)
+    door_passed(request, study.pk, reason)
     data = {"item": item.public_code}
     if key is not None:
         data |= {c: getattr(key, c) for c in exports.CONDITION_COLUMNS} | {"metadata": key.metadata}
@@ -287,13 +304,8 @@ def _kind(kind: str) -> str:
 @login_required
 def export_csv(request: HttpRequest, study_id: int, kind: str) -> StreamingHttpResponse:
     study = access_study(request.user, study_id, roles=LEADS)
-    upto = request.GET.get("upto", "")
-    started = exports.export_start(
-        study=study,
-        kind=_kind(kind),
-        by=request.user,
-        upto=int(upto) if kind == "events" and upto.isascii() and upto.isdigit() else None,
-    )
+    upto = param_int(request.GET, "upto", low=ID[0], high=ID[1]) if kind == "events" else None
+    started = exports.export_start(study=study, kind=_kind(kind), by=request.user, upto=upto)
     response = StreamingHttpResponse(started.chunks, content_type=started.content_type)
     response["Content-Disposition"] = f'attachment; filename="{started.filename}"'
     response["Cache-Control"] = "no-store"

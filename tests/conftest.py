@@ -97,7 +97,7 @@ def _seed_builtin_data() -> None:
 
     from django.apps import apps
 
-    from audit.models import Benchmark
+    from audit.models import Benchmark, BenchmarkVersion
     from coding.models import Rubric
     from transcripts.models import Scaffold
 
@@ -105,6 +105,7 @@ def _seed_builtin_data() -> None:
         (Rubric, "coding.migrations.0002_alignment_rubric", "create_rubric"),
         (Scaffold, "transcripts.migrations.0002_builtin_scaffolds_prompts", "forwards"),
         (Benchmark, "audit.migrations.0003_seed_benchmarks", "seed"),
+        (BenchmarkVersion, "audit.migrations.0005_registry_sixteen", "forwards"),
     ):
         if not model.objects.exists():
             getattr(importlib.import_module(module), func)(apps, None)
@@ -313,6 +314,11 @@ def browser_instance():
 @pytest.fixture
 def page(browser_instance, live_server):
     """A fresh browser context on the live server; ``page.base`` is its URL."""
+    from django.urls import get_resolver
+
+    # The live server runs in this process: load every URLconf and view module now, so
+    # the first navigation does not spend the page timeout importing them.
+    get_resolver().url_patterns  # noqa: B018
     context = browser_instance.new_context(viewport={"width": 1400, "height": 900})
     pg = context.new_page()
     pg.base = live_server.url

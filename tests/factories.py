@@ -136,3 +136,18 @@ def make_personas() -> Personas:
     return Personas(
         study=study, outsider=outsider, other_lead=other_lead, other_study=other_study, **users
     )
+
+
+def add_operator(personas: Personas, username: str = "operator") -> User:
+    """A generation operator of the personas' study (runs generation, not blind)."""
+    operator = UserFactory(username=username)
+    MembershipFactory(study=personas.study, user=operator, role=Membership.Role.OPERATOR)
+    return operator
+
+
+def make_admin(username: str = "admin") -> User:
+    """Staff with every permission, member of no study."""
+    admin = UserFactory(username=username)
+    User.objects.filter(pk=admin.pk).update(is_staff=True, is_superuser=True)
+    admin.refresh_from_db()
+    return admin

@@ -15,13 +15,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from coding.services import ServiceError
+from coding.door_http import REASON_PARAM
+from coding.services import Sealed, ServiceError
 
 from . import selectors, services
+from .door import require_unsealed, run_api_door, sealed_run_ids
 from .models import ModelEndpoint, PromptSet, Scaffold
 from .permissions import access_endpoint, access_run, require_generation_user
 from .runcard import build_run_card, run_card_markdown
@@ -49,8 +51,21 @@ class RuleError(APIException):
 def service_errors() -> Iterator[None]:
     try:
         yield
+    except Sealed as exc:
+        raise PermissionDenied(str(exc))
     except ServiceError as exc:
         raise RuleError(str(exc))
+
+
+# Masked in lists: a run feeding a blinded study is condition data of that study.
+SEALED_FIELDS = {"endpoints": [], "scaffolds": [], "prompt_set": "", "config": {}}
+
+
+def _listed(run, sealed: set[int]) -> dict:
+    data = RunSerializer(run).data
+    if run.pk in sealed:
+        data |= SEALED_FIELDS | {"name": f"Sealed run {run.pk}"}
+    return data
 
 
 def _progress(run) -> dict:
@@ -118,8 +133,11 @@ def _owned(model, ids: list[int], **filters) -> list:
 def run_list(request: Request) -> Response:
     require_generation_user(request.user)
     if request.method == "GET":
-        runs = selectors.run_list(user=request.user).prefetch_related("endpoints", "scaffolds")
-        return Response(RunSerializer(runs, many=True).data)
+        runs = list(
+            selectors.run_list(user=request.user).prefetch_related("endpoints", "scaffolds")
+        )
+        sealed = sealed_run_ids(request.user, runs)
+        return Response([_listed(run, sealed) for run in runs])
     serializer = RunCreateSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
@@ -146,16 +164,18 @@ def run_list(request: Request) -> Response:
     )
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT, tags=["generation"])
+@extend_schema(parameters=[REASON_PARAM], responses=OpenApiTypes.OBJECT, tags=["generation"])
 @api_view(["GET"])
 def run_detail(request: Request, run_id: int) -> Response:
     run = access_run(request.user, run_id)
+    run_api_door(request, run, "run detail")
     return Response(RunSerializer(run).data | {"progress": _progress(run)})
 
 
 def _run_action(request: Request, run_id: int, action) -> Response:
     run = access_run(request.user, run_id)
     with service_errors():
+        require_unsealed(request.user, run)
         result = action(run=run, by=request.user)
     run.refresh_from_db()
     body = RunSerializer(run).data | {"progress": _progress(run)}
@@ -198,21 +218,32 @@ def run_to_study(request: Request, run_id: int) -> Response:
     )
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT, tags=["generation"])
+@extend_schema(parameters=[REASON_PARAM], responses=OpenApiTypes.OBJECT, tags=["generation"])
 @api_view(["GET"])
 def run_card(request: Request, run_id: int) -> Response:
-    return Response(build_run_card(access_run(request.user, run_id)))
+    run = access_run(request.user, run_id)
+    run_api_door(request, run, "run card (json)")
+    return Response(build_run_card(run))
 
 
-@extend_schema(responses={(200, "text/markdown"): OpenApiTypes.STR}, tags=["generation"])
+@extend_schema(
+    parameters=[REASON_PARAM],
+    responses={(200, "text/markdown"): OpenApiTypes.STR},
+    tags=["generation"],
+)
 @api_view(["GET"])
 def run_card_md(request: Request, run_id: int) -> HttpResponse:
-    card = build_run_card(access_run(request.user, run_id))
+    run = access_run(request.user, run_id)
+    run_api_door(request, run, "run card (md)")
+    card = build_run_card(run)
     return HttpResponse(run_card_markdown(card), content_type="text/markdown; charset=utf-8")
 
 
-@extend_schema(responses=TranscriptSerializer(many=True), tags=["generation"])
+@extend_schema(
+    parameters=[REASON_PARAM], responses=TranscriptSerializer(many=True), tags=["generation"]
+)
 @api_view(["GET"])
 def run_transcripts(request: Request, run_id: int) -> Response:
     run = access_run(request.user, run_id)
+    run_api_door(request, run, "transcripts")
     return Response(TranscriptSerializer(selectors.transcript_list(run=run), many=True).data)

@@ -6,6 +6,8 @@ import json
 
 from django import forms
 
+from alignweb.bounds import INT32_MAX, MAX_TOKENS, SEED_MAX
+
 from .models import ModelEndpoint, PromptSet, Scaffold
 from .selectors import scaffold_list_current
 
@@ -58,10 +60,18 @@ class EndpointForm(forms.Form):
     )
     timeout_seconds = forms.FloatField(min_value=0.1, max_value=3600, initial=60)
     price_input_per_mtok = forms.DecimalField(
-        required=False, min_value=0, label="Price per 1M input tokens (USD)"
+        required=False,
+        min_value=0,
+        max_digits=10,
+        decimal_places=4,
+        label="Price per 1M input tokens (USD)",
     )
     price_output_per_mtok = forms.DecimalField(
-        required=False, min_value=0, label="Price per 1M output tokens (USD)"
+        required=False,
+        min_value=0,
+        max_digits=10,
+        decimal_places=4,
+        label="Price per 1M output tokens (USD)",
     )
     requests_per_minute = _rpm_field()
     tokens_per_minute = _tpm_field()
@@ -98,6 +108,7 @@ class RunForm(forms.Form):
     prompt_set = forms.ModelChoiceField(queryset=PromptSet.objects.all(), empty_label=None)
     max_prompts = forms.IntegerField(
         min_value=1,
+        max_value=INT32_MAX,
         required=False,
         label="Use only the first N prompts",
         help_text="Leave empty to use the whole set.",
@@ -105,9 +116,13 @@ class RunForm(forms.Form):
     replicates = forms.IntegerField(min_value=1, max_value=50, initial=1)
     temperature = forms.FloatField(min_value=0, max_value=2, required=False)
     top_p = forms.FloatField(min_value=0, max_value=1, required=False, label="top_p")
-    max_tokens = forms.IntegerField(min_value=1, required=False, label="max_tokens")
+    max_tokens = forms.IntegerField(
+        min_value=1, max_value=MAX_TOKENS, required=False, label="max_tokens"
+    )
     seed = forms.IntegerField(
         required=False,
+        min_value=0,
+        max_value=SEED_MAX,
         help_text="Sampling seed sent to the API; replicate r uses seed + r - 1.",
     )
     stop = forms.CharField(
@@ -158,5 +173,17 @@ class RunForm(forms.Form):
 
 
 class StudyFromRunForm(forms.Form):
-    name = forms.CharField(max_length=200, label="Study name")
+    name = forms.CharField(
+        max_length=200,
+        label="Study name",
+        required=False,
+        help_text="Coders see it: never name a model. Blank = a neutral dated name.",
+    )
     coders_per_item = forms.IntegerField(min_value=2, max_value=10, initial=2)
+    lead = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Lead (stays blind)",
+        help_text="Username of the study's lead. You become its generation operator. "
+        "Blank: you lead it, and this run is then sealed to you until unblinding.",
+    )

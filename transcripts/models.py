@@ -197,7 +197,9 @@ class GenerationRun(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return self.name
+        # Not the name: run names may name models, and str() shows up in admin lists
+        # and logs of runs that feed blinded studies.
+        return f"Run {self.pk}"
 
 
 class Transcript(models.Model):

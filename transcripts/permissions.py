@@ -1,14 +1,19 @@
-"""Who may use generation: leads of any study (and staff). Runs and endpoints are private.
+"""Who may use generation: leads and generation operators of any study (and staff).
 
-Every lookup returns 404 to anyone else, so outsiders learn nothing about what exists.
+Runs and endpoints are private: a run is visible to its creator, to the generation
+operators of the study it feeds and, once that study is unblinded, to its leads. Every
+lookup returns 404 to anyone else, so outsiders learn nothing about what exists. A run
+that feeds a study is condition data of that study: pages and API pass
+``transcripts.door`` before showing it.
 """
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from alignweb.permissions import UserLike
-from coding.models import Membership
+from coding.models import Membership, Study
 
 from .models import GenerationRun, ModelEndpoint
 
@@ -18,7 +23,9 @@ def can_generate(user: UserLike) -> bool:
         return False
     if user.is_staff:
         return True
-    return Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()
+    return Membership.objects.filter(
+        user=user, role__in=(Membership.Role.LEAD, Membership.Role.OPERATOR)
+    ).exists()
 
 
 def require_generation_user(user: UserLike) -> None:
@@ -33,14 +40,21 @@ def _pk(value: int | str) -> int:
         raise Http404("Not found.")
 
 
-def access_run(user: UserLike, run_id: int | str) -> GenerationRun:
-    """The user's own run, or 404."""
-    require_generation_user(user)
-    run = (
-        GenerationRun.objects.select_related("prompt_set", "study")
-        .filter(pk=_pk(run_id), created_by=user)
-        .first()
+def visible_runs(user: UserLike):
+    """Runs the user may reach: their own, those feeding a study they operate, and those
+    feeding an unblinded study they lead (the door still records each read)."""
+    member = Membership.objects.filter(study=OuterRef("study"), user=user)
+    operates = Exists(member.filter(role=Membership.Role.OPERATOR))
+    leads_unblinded = Exists(member.filter(role=Membership.Role.LEAD)) & Q(
+        study__status=Study.Status.UNBLINDED
     )
+    return GenerationRun.objects.filter(Q(created_by=user) | operates | leads_unblinded)
+
+
+def access_run(user: UserLike, run_id: int | str) -> GenerationRun:
+    """A run the user may reach (see ``visible_runs``), or 404."""
+    require_generation_user(user)
+    run = visible_runs(user).select_related("prompt_set", "study").filter(pk=_pk(run_id)).first()
     if run is None:
         raise Http404("No such run.")
     return run

@@ -29,9 +29,11 @@ def endpoint_list(*, user) -> QuerySet[ModelEndpoint]:
 
 
 def run_list(*, user) -> QuerySet[GenerationRun]:
-    """The user's runs with cell counts (computed, never stored)."""
+    """The runs the user may reach, with cell counts (computed, never stored)."""
+    from .permissions import visible_runs
+
     return (
-        GenerationRun.objects.filter(created_by=user)
+        visible_runs(user)
         .select_related("prompt_set", "study")
         .annotate(
             total=Count("transcripts"),

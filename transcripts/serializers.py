@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from alignweb.bounds import ID, INT32_MAX, MAX_TOKENS, SEED_MAX
+
 from .models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold, Transcript
 
 
@@ -92,8 +94,12 @@ class PromptSetSerializer(serializers.ModelSerializer):
 class ConfigSerializer(serializers.Serializer):
     temperature = serializers.FloatField(min_value=0, max_value=2, required=False, allow_null=True)
     top_p = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
-    max_tokens = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    seed = serializers.IntegerField(required=False, allow_null=True)
+    max_tokens = serializers.IntegerField(
+        min_value=1, max_value=MAX_TOKENS, required=False, allow_null=True
+    )
+    seed = serializers.IntegerField(
+        min_value=0, max_value=SEED_MAX, required=False, allow_null=True
+    )
     stop = serializers.ListField(
         child=serializers.CharField(), required=False, max_length=4, allow_empty=True
     )
@@ -110,20 +116,35 @@ class PolicySerializer(serializers.Serializer):
 
 class RunCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    endpoints = serializers.ListField(child=serializers.IntegerField(), min_length=1)
-    scaffolds = serializers.ListField(child=serializers.IntegerField(), min_length=1)
-    prompt_set = serializers.IntegerField()
+    endpoints = serializers.ListField(
+        child=serializers.IntegerField(min_value=ID[0], max_value=ID[1]),
+        min_length=1,
+        max_length=100,
+    )
+    scaffolds = serializers.ListField(
+        child=serializers.IntegerField(min_value=ID[0], max_value=ID[1]),
+        min_length=1,
+        max_length=100,
+    )
+    prompt_set = serializers.IntegerField(min_value=ID[0], max_value=ID[1])
     replicates = serializers.IntegerField(min_value=1, max_value=50, default=1)
-    max_prompts = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    seed = serializers.IntegerField(required=False, allow_null=True)
+    max_prompts = serializers.IntegerField(
+        min_value=1, max_value=INT32_MAX, required=False, allow_null=True
+    )
+    seed = serializers.IntegerField(
+        min_value=0, max_value=SEED_MAX, required=False, allow_null=True
+    )
     config = ConfigSerializer(required=False)
     policy = PolicySerializer(required=False)
 
 
 class StudyFromRunSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    lead = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     coders_per_item = serializers.IntegerField(min_value=2, max_value=10, default=2)
-    seed = serializers.IntegerField(required=False, allow_null=True)
+    seed = serializers.IntegerField(
+        min_value=0, max_value=SEED_MAX, required=False, allow_null=True
+    )
 
 
 class RunSerializer(serializers.ModelSerializer):

@@ -408,19 +408,64 @@ def runs_recover(*, expire_leases: bool) -> int:
     return len(runs)
 
 
+def default_study_name() -> str:
+    """A neutral name for a study made from a run. Never the run's name: run names may
+    name models, and coders see study names."""
+    from django.utils import timezone
+
+    return f"Blinded coding study {timezone.localdate():%Y-%m-%d}"
+
+
+def _check_study_name(name: str, run: GenerationRun) -> str:
+    name = (name or "").strip() or default_study_name()
+    folded = name.casefold()
+    for endpoint in run.endpoints.all():
+        for label in (endpoint.model, endpoint.name):
+            if len(label) >= 3 and label.casefold() in folded:
+                raise ServiceError(
+                    f"The study name mentions {label!r}, a model of this run. Coders see "
+                    "study names; choose a neutral one."
+                )
+    return name
+
+
+def _lead_user(username: str, by):
+    """The user who will lead the study (None: ``by`` leads it)."""
+    from django.contrib.auth import get_user_model
+
+    username = (username or "").strip()
+    if not username:
+        return None
+    lead = get_user_model().objects.filter(username=username, is_active=True).first()
+    if lead is None:
+        raise ServiceError(f"No user named {username!r}.")
+    return None if lead == by else lead
+
+
 def run_to_study(
-    *, run: GenerationRun, by, name: str, coders_per_item: int = 2, seed: int | None = None
+    *,
+    run: GenerationRun,
+    by,
+    name: str = "",
+    coders_per_item: int = 2,
+    seed: int | None = None,
+    lead: str = "",
 ) -> Study:
     """Turn a finished run into a blinded coding study; links each transcript to its item.
 
     Coders get only the user and assistant turns (never the scaffold's system prompt); the
     condition key holds endpoint model, scaffold, prompt, specification and replicate.
     Records go in shuffled order under random ids so item order says nothing about the grid.
+    ``lead`` (a username) leads the study and ``by`` becomes its generation operator, so
+    the lead stays blind; without it ``by`` leads, and the run is sealed to them from now
+    on until unblinding. A blank name becomes a neutral dated one, never the run's name.
     """
     from coding.models import Rubric
     from coding.rubric_data import ALIGNMENT_RUBRIC
     from coding.services import items_import, study_create
 
+    name = _check_study_name(name, run)
+    lead_user = _lead_user(lead, by)
     if run.status != GenerationRun.Status.FINISHED:
         raise ServiceError("Only a finished run can become a study.")
     if run.study_id is not None:
@@ -468,6 +513,7 @@ def run_to_study(
             seed=seed,
             # Coders see the description: nothing about the run (its name may name models).
             description=f"{len(cells)} generated transcripts.",
+            lead=lead_user,
         )
         result = items_import(
             study=study, records=records, by=by, source=f"generation run {run.pk}"

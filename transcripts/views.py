@@ -10,13 +10,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from alignweb.celery import app as celery_app
+from coding.models import Membership
 from coding.services import ServiceError
 
 from . import selectors, services
+from .door import require_unsealed, run_page_door, sealed_run_ids
 from .estimates import run_estimate
 from .forms import EndpointForm, RunForm, StudyFromRunForm
 from .models import GenerationRun
@@ -24,17 +25,13 @@ from .permissions import access_run, require_generation_user
 from .runcard import build_run_card, run_card_markdown
 
 
-def _study_form() -> StudyFromRunForm:
-    # Neutral by design: coders see the study name, and a run's name may name models.
-    return StudyFromRunForm(initial={"name": f"Study {timezone.localdate():%Y-%m-%d}"})
-
-
-def _progress_context(run: GenerationRun) -> dict:
+def _progress_context(run: GenerationRun, user) -> dict:
     return {
         "run": run,
         "progress": selectors.run_progress(run=run),
-        "study_form": _study_form(),
-        "study_url": _study_url(run),
+        # Neutral by design: coders see the study name, and a run's name may name models.
+        "study_form": StudyFromRunForm(initial={"name": services.default_study_name()}),
+        "study_url": _study_url(run, user),
     }
 
 
@@ -60,7 +57,9 @@ def _estimate(form: RunForm):
 def run_list(request: HttpRequest) -> HttpResponse:
     require_generation_user(request.user)
     runs = list(selectors.run_list(user=request.user))
+    sealed = sealed_run_ids(request.user, runs)
     for run in runs:
+        run.sealed = run.pk in sealed  # name and grid masked: condition data of a study
         run.outcome = selectors.run_outcome(
             status=run.status, total=run.total, succeeded=run.succeeded, failed=run.failed
         )
@@ -139,7 +138,9 @@ def run_estimate_preview(request: HttpRequest) -> HttpResponse:
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access_run(request.user, run_id)
-    context = _progress_context(run) | {
+    if refused := run_page_door(request, run, "run page"):
+        return refused
+    context = _progress_context(run, request.user) | {
         "endpoints": run.endpoints.order_by("name"),
         "scaffolds": run.scaffolds.order_by("code"),
     }
@@ -151,14 +152,23 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
     """The htmx partial polled while a run is going; it stops polling once finished."""
     run = access_run(request.user, run_id)
-    return render(request, "transcripts/_partials/run_progress.html", _progress_context(run))
+    if refused := run_page_door(request, run, "progress"):
+        return refused
+    return render(
+        request, "transcripts/_partials/run_progress.html", _progress_context(run, request.user)
+    )
 
 
-def _study_url(run: GenerationRun) -> str | None:
+def _study_url(run: GenerationRun, user=None) -> str | None:
+    """The study's page for this user: the operator page for its operators."""
     if not run.study_id:
         return None
+    operator = Membership.objects.filter(
+        study_id=run.study_id, user=user, role=Membership.Role.OPERATOR
+    ).exists()
     try:
-        return reverse("coding:study-detail", args=[run.study_id])
+        name = "coding:study-operator" if operator else "coding:study-detail"
+        return reverse(name, args=[run.study_id])
     except NoReverseMatch:
         return None
 
@@ -166,6 +176,7 @@ def _study_url(run: GenerationRun) -> str | None:
 def _action(request: HttpRequest, run_id: int, action, done: str) -> HttpResponse:
     run = access_run(request.user, run_id)
     try:
+        require_unsealed(request.user, run)
         result = action(run=run, by=request.user)
     except ServiceError as exc:
         messages.error(request, str(exc))
@@ -207,23 +218,34 @@ def run_to_study(request: HttpRequest, run_id: int) -> HttpResponse:
             by=request.user,
             name=form.cleaned_data["name"],
             coders_per_item=form.cleaned_data["coders_per_item"],
+            lead=form.cleaned_data["lead"],
         )
     except ServiceError as exc:
         messages.error(request, str(exc))
         return redirect("transcripts:run-detail", run_id=run.pk)
+    n_items = study.items.count()
+    if form.cleaned_data["lead"]:
+        messages.success(
+            request,
+            f"Study “{study.name}” created with {n_items} blinded items and handed to its "
+            "lead. You are its generation operator: your reads of this run are recorded.",
+        )
+        return redirect("coding:study-operator", study.pk)
     messages.success(
         request,
-        f"Study “{study.name}” created with {study.items.count()} blinded items. "
-        "Add coders, then open it.",
+        f"Study “{study.name}” created with {n_items} blinded items. Add coders, then open "
+        "it. You lead it, so this run is now sealed to you until you unblind the study.",
     )
     url = _study_url(run)
-    return redirect(url) if url else redirect("transcripts:run-detail", run_id=run.pk)
+    return redirect(url) if url else redirect("transcripts:run-list")
 
 
 @login_required
 @require_GET
 def run_card(request: HttpRequest, run_id: int, fmt: str) -> HttpResponse:
     run = access_run(request.user, run_id)
+    if refused := run_page_door(request, run, f"run card ({fmt})"):
+        return refused
     card = build_run_card(run)
     filename = f"run-{run.pk}-card.{fmt}"
     if fmt == "json":
@@ -240,6 +262,8 @@ def run_card(request: HttpRequest, run_id: int, fmt: str) -> HttpResponse:
 @require_GET
 def transcript_list(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access_run(request.user, run_id)
+    if refused := run_page_door(request, run, "transcripts"):
+        return refused
     return render(
         request,
         "transcripts/transcript_list.html",
@@ -254,6 +278,8 @@ def transcript_detail(request: HttpRequest, run_id: int, transcript_id: int) -> 
     transcript = selectors.transcript_get(run=run, transcript_id=transcript_id)
     if transcript is None:
         raise Http404("No such transcript.")
+    if refused := run_page_door(request, run, f"transcript {transcript.pk}"):
+        return refused
     return render(
         request,
         "transcripts/transcript_detail.html",

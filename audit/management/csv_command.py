@@ -40,7 +40,7 @@ class CsvJsonCommand(BaseCommand):
             else:
                 with open(path, encoding="utf-8-sig", newline="") as stream:
                     rows = read(stream)
-            result = analyse(rows)
+            result = self.run_analysis(analyse, rows, options)
         except UnicodeDecodeError:
             raise CommandError(f"{path}: not UTF-8 text")
         except OSError as exc:
@@ -48,3 +48,7 @@ class CsvJsonCommand(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"{path}: {one_line(exc)}")
         self.stdout.write(json.dumps(result, indent=2, allow_nan=False))
+
+    def run_analysis(self, analyse: Callable[..., dict], rows: Any, options: dict) -> dict:
+        """Commands with options of their own override this to pass them on."""
+        return analyse(rows)

@@ -434,7 +434,12 @@ def scaffold_efficacy(
       residual df and a note (why a statistic is None; empty cells and what was dropped).
     Raises ValueError on an invalid row. Everything returned is plain JSON-serialisable.
     """
-    observations = [coerce_observation(row) for row in rows]
+    # A canonical order makes the numbers independent of the order rows arrive in (least
+    # squares sums in a different order differ in the last bits; reports must not).
+    observations = sorted(
+        (coerce_observation(row) for row in rows),
+        key=lambda o: (o.dimension, o.model, o.scaffold, o.prompt, o.specification, o.value),
+    )
     scaffolds = sorted({o.scaffold for o in observations}, key=natural_key)
     cells: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
         lambda: {s: [] for s in scaffolds}

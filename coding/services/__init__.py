@@ -1,5 +1,11 @@
 """All writes of the coding app. Import from here: ``from coding.services import study_open``."""
 
+from .door import (
+    ReasonRequired,
+    Sealed,
+    condition_access,
+    condition_data_open,
+)
 from .errors import Conflict, ServiceError
 from .events import event_record
 from .items import (
@@ -29,6 +35,10 @@ from .studies import (
 
 __all__ = [
     "Conflict",
+    "ReasonRequired",
+    "Sealed",
+    "condition_access",
+    "condition_data_open",
     "ImportRejected",
     "ImportResult",
     "ServiceError",

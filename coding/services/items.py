@@ -170,7 +170,9 @@ def items_import_file(*, study: Study, raw: bytes, filename: str, by) -> ImportR
 
 def items_import(*, study: Study, records: list[dict], by, source: str = "") -> ImportResult:
     """Import already-structured records (used by generation runs): same checks as files."""
-    lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in records)
+    # ASCII escapes: a lone surrogate or NaN in a record reaches the parser as a row error
+    # (ensure_ascii=False would raise UnicodeEncodeError on the encode below).
+    lines = "\n".join(json.dumps(r) for r in records)
     parsed = parse_import(lines.encode("utf-8"), "records.jsonl")
     if parsed.errors:
         raise ImportRejected(parsed.errors)

@@ -27,6 +27,7 @@ from coding.models import (
     Study,
 )
 
+from .door import condition_data_open
 from .errors import Conflict, ServiceError
 from .events import event_record
 
@@ -299,24 +300,21 @@ def study_unblind(*, study: Study, by, reason: str) -> Study:
     return study
 
 
-def condition_keys_read(*, study: Study, by, codes: list[str], reason: str = "view") -> dict:
-    """Sealed keys of several items of an unblinded study (a lead's key table); logged once.
-
-    Returns {public code: ConditionKey | None}. ``condition_key_read`` is the one-item form.
-    """
-    if study.status != Study.Status.UNBLINDED:
-        raise ServiceError("The condition key is sealed until the study is unblinded.")
+def condition_keys_read(*, study: Study, by, codes: list[str], reason: str = "") -> dict:
+    """Sealed keys of several items (a key table page), through the logged door; one
+    key view per call. Returns {public code: ConditionKey | None}."""
+    condition_data_open(
+        study=study,
+        by=by,
+        what="condition key",
+        reason=reason,
+        target=f"{len(codes)} items",
+        detail={"items": sorted(codes)},
+    )
     keys = {
         key.item.public_code: key
         for key in ConditionKey.objects.filter(
             item__study=study, item__public_code__in=codes
         ).select_related("item")
     }
-    event_record(
-        verb="key_view",
-        actor=by,
-        study=study,
-        target=f"{len(codes)} items",
-        payload={"reason": reason, "items": sorted(codes)},
-    )
     return {code: keys.get(code) for code in codes}

@@ -152,7 +152,9 @@ def score_submit(
             study_id = item.study_id
             transaction.on_commit(lambda: _after_submit(study_id))
     except Conflict:
-        current = Assignment.objects.get(pk=assignment.pk)
+        current = Assignment.objects.filter(pk=assignment.pk).first()
+        if current is None:  # the lead removed this coder and moved the item meanwhile
+            raise Conflict("This item is no longer assigned to you; nothing was saved.")
         if _replayed(current, digest):
             return current
         raise

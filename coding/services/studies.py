@@ -10,6 +10,7 @@ from django.db import transaction
 from coding.assignment import Placement, assign
 from coding.models import Assignment, ConditionKey, Item, Membership, Rubric, Study
 
+from .door import condition_data_open
 from .errors import Conflict, ServiceError
 from .events import event_record
 
@@ -24,8 +25,13 @@ def study_create(
     coders_per_item: int = 2,
     seed: int | None = None,
     description: str = "",
+    lead=None,
 ) -> Study:
-    """Create a draft study; its creator becomes its lead."""
+    """Create a draft study; its creator becomes its lead.
+
+    With ``lead`` (another user) the creator becomes the study's generation operator
+    instead, so the lead can stay blind to the run the creator generated.
+    """
     name = (name or "").strip()
     if not name:
         raise ServiceError("The study needs a name.")
@@ -40,13 +46,18 @@ def study_create(
             seed=seed if seed is not None else secrets.randbelow(2**31),
             created_by=by,
         )
-        Membership.objects.create(study=study, user=by, role=Role.LEAD)
+        if lead is not None and lead != by:
+            Membership.objects.create(study=study, user=lead, role=Role.LEAD)
+            Membership.objects.create(study=study, user=by, role=Role.OPERATOR)
+        else:
+            Membership.objects.create(study=study, user=by, role=Role.LEAD)
         event_record(
             verb="study_create",
             actor=by,
             study=study,
             target=study.name,
-            payload={"rubric": str(rubric), "k": coders_per_item, "seed": study.seed},
+            payload={"rubric": str(rubric), "k": coders_per_item, "seed": study.seed}
+            | ({"lead": lead.get_username()} if lead is not None and lead != by else {}),
         )
     return study
 
@@ -137,13 +148,9 @@ def study_open(*, study: Study, by) -> Study:
     return study
 
 
-def condition_key_read(*, item: Item, by, reason: str = "view") -> ConditionKey | None:
-    """The sealed key of one item, for leads of an unblinded study; every read is logged."""
-    study = item.study
-    if study.status != Study.Status.UNBLINDED:
-        raise ServiceError("The condition key is sealed until the study is unblinded.")
-    key = ConditionKey.objects.filter(item=item).first()
-    event_record(
-        verb="key_view", actor=by, study=study, target=item.public_code, payload={"reason": reason}
+def condition_key_read(*, item: Item, by, reason: str = "") -> ConditionKey | None:
+    """The sealed key of one item, through the logged door (see ``door``)."""
+    condition_data_open(
+        study=item.study, by=by, what="condition key", reason=reason, target=item.public_code
     )
-    return key
+    return ConditionKey.objects.filter(item=item).first()

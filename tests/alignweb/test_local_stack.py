@@ -207,7 +207,7 @@ def test_lead_runs_a_generation_from_the_form_to_a_study(stack, lead_page, scree
     assert page.locator("[data-count=succeeded]").inner_text() == "12"
     assert page.locator("[data-outcome]").first.get_attribute("data-outcome") == "succeeded"
     name = page.locator("#id_name").input_value()
-    assert "Scaffold check" not in name and name.startswith("Study ")
+    assert "Scaffold check" not in name and name.startswith("Blinded coding study ")
     page.click("button:has-text('Create blinded study')")
     page.wait_for_load_state("networkidle")
     assert page.get_by_text("created with 12 blinded items").is_visible()

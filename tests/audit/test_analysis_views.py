@@ -11,6 +11,7 @@ from django.urls import reverse
 from scipy import stats
 
 from audit.models import Benchmark
+from audit.registry import registry_revision
 from audit.services import benchmark_audit_study_create
 from audit.stats.anova import scaffold_efficacy
 from audit.stats.instability import rank_instability
@@ -60,7 +61,8 @@ def test_study_pages_are_lead_only(unblinded, client):
 def test_global_pages_need_a_lead_role_somewhere(personas, client):
     benchmark = Benchmark.objects.get(name="IFEval")
     urls = [reverse(name) for name in GLOBAL_NAMES]
-    urls.append(reverse("audit:benchmark-edit", args=[benchmark.pk]))
+    urls.append(reverse("audit:benchmark-detail", args=[benchmark.pk]))
+    urls.append(reverse("audit:benchmark-propose", args=[benchmark.pk]))
     for user in (personas.outsider, personas.coder_a, personas.adjudicator):
         client.force_login(user)
         for url in urls:
@@ -120,7 +122,13 @@ def test_efficacy_page_equals_scaffold_efficacy(unblinded, client):
         assert f"<h2>{model}</h2>" in html
     event = Event.objects.get(verb="key_view")
     assert event.actor == p.lead
-    assert event.payload == {"reason": "analysis", "purpose": "scaffold efficacy", "rows": 192}
+    assert event.payload == {
+        "reason": "analysis",
+        "purpose": "scaffold efficacy",
+        "what": "conditions of reconciled values",
+        "role": "lead",
+        "blinded": False,
+    }
     body = json.loads(
         client.get(reverse("audit:scaffold-efficacy-json", args=[p.study.pk])).content
     )
@@ -208,15 +216,17 @@ def test_audit_matrix_counts_on_a_known_document_study(personas, client):
     response = client.get(reverse("audit:audit-matrix-csv", args=[study.pk]))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:5] == ["title", "item", "external_id", "year", "claim_level"]
-    assert rows[0][5:] == [f"D{i}" for i in range(1, 9)]
-    assert rows[3][0] == "tau-bench" and rows[3][5:] == [str(v) for v in values["tau-bench"]]
-    assert rows[2][-1] == ""
+    assert rows[0][5:13] == [f"D{i}" for i in range(1, 9)]
+    assert rows[0][13:] == ["citation_verified", "registry_entry_version", "registry_revision"]
+    assert rows[1][13:15] == ["yes", "1"] and rows[1][15] == str(registry_revision())
+    assert rows[3][0] == "tau-bench" and rows[3][5:13] == [str(v) for v in values["tau-bench"]]
+    assert rows[2][12] == ""
     assert Event.objects.filter(verb="export", target="audit_matrix.csv").exists()
 
 
 def test_registry_is_seeded_and_leads_add_and_edit(personas, client):
     seeded = set(Benchmark.objects.filter(builtin=True).values_list("name", flat=True))
-    assert len(seeded) == 15 and {"TruthfulQA", "Common Ground", "Rifts"} <= seeded
+    assert len(seeded) == 16 and {"TruthfulQA", "Common Ground", "Rifts"} <= seeded
     assert Benchmark.objects.get(name="MT-Bench").citation.startswith("Zheng, L.")
     client.force_login(personas.lead)
     url = reverse("audit:benchmark-list")

@@ -259,7 +259,7 @@ def test_lead_item_views_and_sealed_key(open_study, api):
     assert not {"model", "scaffold", "prompt"} & set(detail)
     assert not any(name in json.dumps(detail) for name in MODELS)
     sealed = api.get(f"{V1}/studies/{p.study.pk}/items/{code}/key/")
-    assert sealed.status_code == 400 and "sealed" in sealed.json()["detail"]
+    assert sealed.status_code == 403 and "sealed" in sealed.json()["detail"]
     assert not Event.objects.filter(verb="key_view").exists()
     other = Item.objects.create(
         study=p.other_study, content={"messages": []}, content_sha256="0" * 64

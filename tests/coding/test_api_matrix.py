@@ -57,7 +57,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | str]] = {
     ("api-study-import", "post"): allow(lead=201),
     ("api-item-list", "get"): allow(lead=200),
     ("api-item-detail", "get"): allow(lead=200),
-    ("api-item-key", "get"): allow(lead=400),  # sealed until the study is unblinded
+    ("api-item-key", "get"): allow(lead=403),  # the door: sealed to the lead until unblinding
     ("api-my-assignments", "get"): allow(**CODERS),
     ("api-my-next", "get"): allow(**CODERS),
     ("api-my-assignment", "get"): allow(**CODERS),
@@ -75,7 +75,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int | str]] = {
     ("api-reconcile-decide", "post"): allow(adjudicator=400, lead=400),  # still being coded
     ("api-study-lock", "post"): allow(lead=200),  # with override and a reason
     ("api-study-unblind", "post"): allow(lead=409),  # not locked yet
-    ("api-condition-key", "get"): allow(lead=400),  # sealed
+    ("api-condition-key", "get"): allow(lead=403),  # sealed (the door)
     ("api-export-csv", "get"): allow(lead=200),
     ("api-export-provenance", "get"): allow(lead=200),
 }

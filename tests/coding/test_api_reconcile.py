@@ -127,7 +127,7 @@ def test_lock_unblind_and_condition_key(coded):
     assert (
         lead.post(f"{V1}/studies/{sid}/unblind/", {"reason": "x"}, format="json").status_code == 409
     )
-    assert lead.get(f"{V1}/studies/{sid}/key/").status_code == 400
+    assert lead.get(f"{V1}/studies/{sid}/key/").status_code == 403  # sealed to the lead
     locked = lead.post(
         f"{V1}/studies/{sid}/lock/", {"override": True, "reason": "pilot"}, format="json"
     )

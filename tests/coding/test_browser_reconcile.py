@@ -126,4 +126,6 @@ def test_lead_locks_unblinds_and_downloads_the_wide_csv(
     page.click("text=View condition key")
     page.wait_for_selector("text=Condition key")
     page.screenshot(path=str(screenshot_dir / "condition-key.png"), full_page=True)
-    assert Event.objects.filter(study=p.study, verb="key_view", actor=p.lead).count() == 1
+    # Two key views: the wide CSV with its condition columns, then the key page.
+    views = Event.objects.filter(study=p.study, verb="key_view", actor=p.lead).order_by("pk")
+    assert [v.payload["what"] for v in views] == ["wide export with conditions", "condition key"]

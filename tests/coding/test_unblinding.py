@@ -105,8 +105,9 @@ def test_lead_reads_the_key_only_after_unblinding_and_each_read_is_logged(locked
     client.force_login(p.lead)
     key_page = reverse("coding:condition-key", args=[p.study.pk])
     key_item = reverse("coding:condition-key-item", args=[p.study.pk, items[0].public_code])
-    assert client.get(key_page).status_code == 404  # locked, still sealed
-    assert client.get(key_item).status_code == 404
+    sealed = client.get(key_page)  # locked, still sealed: the door refuses the lead
+    assert sealed.status_code == 403 and "stay sealed to you" in sealed.content.decode()
+    assert client.get(key_item).status_code == 403
     wide = b"".join(
         client.get(reverse("coding:export-csv", args=[p.study.pk, "wide"])).streaming_content
     )

@@ -19,6 +19,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
+from coding.invites import InviteLine
 from coding.models import Assignment, Item, Membership, Rubric, Study
 from coding.services import (
     items_import,
@@ -28,10 +29,20 @@ from coding.services import (
     study_open,
     study_unblind,
 )
+from coding.services.members import invites_create
 from tests.coding.conftest import full_values, make_records
-from tests.factories import Personas, make_personas
+from tests.factories import Personas, add_operator, make_personas
 
-PERSONAS = ("anonymous", "outsider", "coder_a", "coder_b", "adjudicator", "lead", "other_lead")
+PERSONAS = (
+    "anonymous",
+    "outsider",
+    "coder_a",
+    "coder_b",
+    "adjudicator",
+    "lead",
+    "other_lead",
+    "operator",  # generation operator of the open study
+)
 
 
 @pytest.fixture(autouse=True)
@@ -119,7 +130,11 @@ class World:
             "run_id": self.run.pk,
             "transcript_id": self.transcript.pk,
             "endpoint_id": self.endpoint.pk,
+            "proposal_id": self.extra["proposal"].pk if "proposal" in self.extra else 0,
             "kind": "long",
+            "invite_id": self.extra["invite"].pk,
+            "member_id": self.extra["member"].pk,
+            "token": self.extra["invite_token"],
         }
 
     def user(self, persona: str):
@@ -133,10 +148,13 @@ class World:
 
 
 def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
+    from audit.registry import benchmark_propose
     from audit.services import benchmark_create
     from transcripts.demo import generate_demo_run
 
     p = p or make_personas()
+    if not hasattr(p, "operator"):
+        p.operator = add_operator(p)
     items_import(study=p.study, records=make_records(n_items), by=p.lead)
     study_open(study=p.study, by=p.lead)
     p.study.refresh_from_db()
@@ -147,7 +165,20 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     done = build_unblinded(p)
     run = generate_demo_run(lead=p.lead, n_prompts=1)
     benchmark = benchmark_create(by=p.lead, name="Security bench", description="A benchmark.")
+    proposal = benchmark_propose(
+        benchmark=benchmark, by=p.other_lead, note="A source.", description="Proposed."
+    )
+    issued = invites_create(
+        study=p.study, entries=[InviteLine(1, "invitee@lab.org", "coder")], by=p.lead
+    )[0]
+    member = Membership.objects.get(study=p.study, user=p.coder_a)
     return World(
+        extra={
+            "invite": issued.invite,
+            "invite_token": issued.token,
+            "member": member,
+            "proposal": proposal,
+        },
         p=p,
         study=p.study,
         done=done,

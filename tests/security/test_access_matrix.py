@@ -59,6 +59,7 @@ LEAD = {"lead": 200}
 CODERS = {"coder_a": 200, "coder_b": 200}  # k = 2 with two coders: every item is theirs
 RECONCILERS = {"adjudicator": 200, "lead": 200}
 CREATORS = {"lead": 200, "other_lead": 200}  # leads of any study (and staff)
+GENERATORS = CREATORS | {"operator": 200}  # generation: leads and operators of any study
 
 Body = Callable[[World, str], dict[str, Any]]
 
@@ -106,6 +107,11 @@ EXPECTED: dict[str, Row] = {
         body=lambda w, p: {"username": "nobody", "password": "wrong"},
     ),
     "logout": Row(everyone(NOT_ALLOWED, anonymous=NOT_ALLOWED), post=everyone(302, anonymous=302)),
+    "password-change": Row(
+        everyone(200),
+        post=everyone(200),  # wrong current password: the form again
+        body=lambda w, p: {"old_password": "wrong", "new_password1": "a", "new_password2": "a"},
+    ),
     # --- coding: lead ----------------------------------------------------------------------
     "coding:study-create": Row(
         only(**CREATORS),
@@ -132,6 +138,37 @@ EXPECTED: dict[str, Row] = {
     "coding:study-open": Row(post_only(), post=only(lead=302)),  # already open: message
     "coding:design-matrix": Row(only(**LEAD)),
     "coding:study-events": Row(only(**LEAD)),
+    "coding:study-operator": Row(only(operator=200)),
+    "coding:member-invite": Row(
+        only(**LEAD),
+        post=only(lead=200),  # the page with the new links (shown once, not redirected)
+        body=lambda w, p: {"emails": "matrix@lab.org", "role": "coder", "expires_days": 14},
+    ),
+    "coding:invite-renew": Row(post_only(), post=only(lead=200)),
+    "coding:invite-revoke": Row(post_only(), post=only(lead=302)),
+    "coding:member-remove": Row(
+        only(**LEAD),
+        post=only(lead=400),  # k = 2 with two coders: nobody could take coder_a's items
+        body=lambda w, p: {"replacement": "", "reason": "matrix"},
+    ),
+    # The invitation link is the credential: anyone holding it may join (once).
+    "coding:invite-accept": Row(
+        everyone(200, anonymous=200),
+        post={
+            **everyone(400),  # members of the study already: refused with a message
+            "anonymous": 302,  # account made, signed in, sent to the queue
+            "outsider": 302,  # joins with the signed-in account
+            "other_lead": 302,
+        },
+        body=lambda w, p: {
+            "username": "matrix_invitee",
+            "password1": "plum-orchard-kettle-42",
+            "password2": "plum-orchard-kettle-42",
+        },
+    ),
+    "coding:item-list": Row(only(**LEAD)),
+    "coding:item-preview": Row(only(**LEAD)),
+    "coding:coder-pace": Row(only(**LEAD)),
     # --- coding: coders --------------------------------------------------------------------
     "coding:queue": Row(only(**CODERS)),
     "coding:next-item": Row(only(coder_a=302, coder_b=302)),
@@ -167,10 +204,21 @@ EXPECTED: dict[str, Row] = {
         post=only(lead=302, other_lead=302),
         body=lambda w, p: {"name": "Matrix bench", "description": "d"},
     ),
+    # The benchmark is the lead's own entry: another lead is sent to copy or propose.
     "audit:benchmark-edit": Row(
-        only(**CREATORS),
+        only(lead=200, other_lead=302),
         post=only(lead=302, other_lead=302),
         body=lambda w, p: {"name": w.benchmark.name, "description": "edited"},
+    ),
+    "audit:benchmark-detail": Row(only(**CREATORS)),
+    "audit:benchmark-propose": Row(
+        only(**CREATORS),
+        post=only(lead=302, other_lead=302),
+        body=lambda w, p: {"name": w.benchmark.name, "description": "other", "note": "why"},
+    ),
+    "audit:benchmark-copy": Row(post_only(), post=only(lead=302, other_lead=302)),
+    "audit:proposal-decide": Row(
+        post_only(), post=only(lead=302, other_lead=302), body=lambda w, p: {"decision": "reject"}
     ),
     "audit:benchmark-audit-create": Row(
         only(**CREATORS),
@@ -187,6 +235,17 @@ EXPECTED: dict[str, Row] = {
         post=only(**CREATORS),  # not state-changing, but it takes an upload
         body=lambda w, p: {"file": SimpleUploadedFile("ranks.csv", EXAMPLE_RANKS.read_bytes())},
     ),
+    "audit:rankings": Row(
+        only(**CREATORS),
+        post=only(**CREATORS),  # not state-changing, but it takes an upload
+        body=lambda w, p: {
+            "file": SimpleUploadedFile("ranks.csv", EXAMPLE_RANKS.read_bytes()),
+            "kind": "scores",
+            "bootstrap": 0,
+            "seed": 1,
+        },
+    ),
+    "audit:g-study": Row(only(**LEAD)),
     "audit:study-analysis": Row(only(**LEAD)),
     "audit:audit-matrix": Row(only(**LEAD)),
     "audit:audit-matrix-csv": Row(only(**LEAD)),
@@ -201,9 +260,9 @@ EXPECTED: dict[str, Row] = {
     "audit:claim-report-md": Row(only(**LEAD)),
     "audit:claim-report-json": Row(only(**LEAD)),
     # --- transcripts (generation) ----------------------------------------------------------
-    "transcripts:run-list": Row(only(**CREATORS)),
+    "transcripts:run-list": Row(only(**GENERATORS)),
     "transcripts:run-create": Row(
-        only(**CREATORS), post=only(**CREATORS), body=lambda w, p: {"name": ""}
+        only(**GENERATORS), post=only(**GENERATORS), body=lambda w, p: {"name": ""}
     ),  # invalid form: shown again (valid runs call model APIs)
     "transcripts:run-detail": Row(only(**LEAD)),
     "transcripts:run-progress": Row(only(**LEAD)),
@@ -219,11 +278,11 @@ EXPECTED: dict[str, Row] = {
     "transcripts:run-card-json": Row(only(**LEAD)),
     "transcripts:transcript-list": Row(only(**LEAD)),
     "transcripts:transcript-detail": Row(only(**LEAD)),
-    "transcripts:endpoint-list": Row(only(**CREATORS)),
+    "transcripts:endpoint-list": Row(only(**GENERATORS)),
     "transcripts:endpoint-create": Row(
-        only(**CREATORS), post=only(**CREATORS), body=lambda w, p: {"name": ""}
+        only(**GENERATORS), post=only(**GENERATORS), body=lambda w, p: {"name": ""}
     ),  # invalid form (a valid one would resolve the host name)
-    "transcripts:library": Row(only(**CREATORS)),
+    "transcripts:library": Row(only(**GENERATORS)),
 }
 
 # Served to anyone: the OpenAPI document describes routes, not data (asserted below).
@@ -349,7 +408,11 @@ def test_outsiders_404_is_the_same_for_real_and_missing_objects(world):
         "run_id": 999_999,
         "transcript_id": 999_999,
         "endpoint_id": 999_999,
+        "proposal_id": 999_999,
         "kind": "long",
+        "invite_id": 999_999,
+        "member_id": 999_999,
+        "token": "Z" * 43,
     }
     compared = 0
     for route in html_routes():
@@ -412,7 +475,7 @@ def test_schema_and_docs_describe_routes_not_data(world, persona):
 # --- API: coverage of the existing matrix, and the generation routes -------------------------
 
 ANON = "anon"  # 401 or 403, depending on the authentication class
-GEN_CREATORS = {"lead": 200, "other_lead": 200}
+GEN_CREATORS = {"lead": 200, "other_lead": 200, "operator": 200}
 
 
 def api_only(**codes: int | str) -> dict[str, int | str]:
@@ -425,17 +488,18 @@ def api_only(**codes: int | str) -> dict[str, int | str]:
 # (url name, method) -> persona -> status, for routes that test_api_matrix does not own.
 GENERATION_API: dict[tuple[str, str], dict[str, int | str]] = {
     ("api-generation-endpoints", "get"): api_only(**GEN_CREATORS),
-    ("api-generation-endpoints", "post"): api_only(lead=400, other_lead=400),  # empty body
+    ("api-generation-endpoints", "post"): api_only(lead=400, other_lead=400, operator=400),
     ("api-generation-endpoint", "get"): api_only(lead=200),
     ("api-generation-scaffolds", "get"): api_only(**GEN_CREATORS),
     ("api-generation-prompt-sets", "get"): api_only(**GEN_CREATORS),
     ("api-generation-runs", "get"): api_only(**GEN_CREATORS),
-    ("api-generation-runs", "post"): api_only(lead=400, other_lead=400),  # empty body
+    ("api-generation-runs", "post"): api_only(lead=400, other_lead=400, operator=400),
     ("api-generation-run", "get"): api_only(lead=200),
     ("api-generation-cancel", "post"): api_only(lead=400),  # finished already
     ("api-generation-resume", "post"): api_only(lead=400),  # nothing to resume
     ("api-generation-retry-failed", "post"): api_only(lead=400),  # nothing failed
-    ("api-generation-to-study", "post"): api_only(lead=400),  # empty body
+    # An empty body is enough: the study gets a neutral name and the caller leads it.
+    ("api-generation-to-study", "post"): api_only(lead=201),
     ("api-generation-card", "get"): api_only(lead=200),
     ("api-generation-card-md", "get"): api_only(lead=200),
     ("api-generation-transcripts", "get"): api_only(lead=200),

@@ -710,7 +710,14 @@ def poster(name: str) -> str | None:
     row = EXPECTED[name]
     for table in (row.post, row.get):
         if table:
-            for persona in ("lead", "coder_a", "adjudicator", "other_lead", "anonymous"):
+            for persona in (
+                "lead",
+                "coder_a",
+                "adjudicator",
+                "other_lead",
+                "operator",
+                "anonymous",
+            ):
                 if table[persona] not in (404, LOGIN):
                     return persona
     return None

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from coding.invites import InviteLine
 from coding.models import Assignment, Item, Membership, Reconciliation, Study
 from coding.services import (
     items_import,
@@ -33,8 +34,9 @@ from coding.services import (
     study_open,
     study_unblind,
 )
+from coding.services.members import invites_create, member_remove
 from tests.conftest import browser_login
-from tests.factories import StudyFactory, make_personas
+from tests.factories import MembershipFactory, StudyFactory, make_personas
 from tests.security.conftest import World
 from tests.security.test_access_matrix import EXPECTED, html_routes, url_for
 
@@ -197,6 +199,17 @@ def build_hostile() -> Hostile:
         benchmark=benchmark,
         rubric=rubric,
     )
+    # People: an open invitation, and a removed member whose reason is hostile.
+    issued = invites_create(
+        study=p.study, entries=[InviteLine(1, "invitee@lab.org", "coder")], by=p.lead
+    )[0]
+    leaver = MembershipFactory(study=p.study, role=Membership.Role.CODER)
+    member_remove(membership=leaver, by=p.lead, reason=LONG[:1900])
+    world.extra.update(
+        invite=issued.invite,
+        invite_token=issued.token,
+        member=Membership.objects.get(study=p.study, user=p.coder_a),
+    )
     q = quote(SHORT, safe="")
     extra = [
         ("coder_a", f"/studies/{p.study.pk}/items/{open_code}/"),  # the editable form
@@ -219,6 +232,7 @@ MUST_SHOW = {
     "coding:reconcile-item",
     "coding:study-detail",
     "coding:study-events",
+    "coding:study-members",
     "coding:rubric-list",
     "coding:condition-key",
     "audit:agreement",

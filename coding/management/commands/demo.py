@@ -27,7 +27,7 @@ from django.test.utils import override_settings
 from coding.demo_scripted import scripted_scores
 from coding.models import Assignment, Item, Membership, Study
 
-DEMO_USERS = ["lead", "coder1", "coder2", "adjudicator"]
+DEMO_USERS = ["lead", "coder1", "coder2", "adjudicator", "operator"]
 SCRIPTED = ["sim-coder-a", "sim-coder-b"]
 STRESS = "Demo: scaffold stress test"
 HANDS_ON = "Demo: code these transcripts"
@@ -82,7 +82,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"{audit.name}: benchmarks coded and reconciled."))
         self._snapshots(stress, hands_on, audit)
         self.stdout.write(
-            "Demo users: lead, coder1, coder2, adjudicator; password (shown once): " + password
+            "Demo users: lead, coder1, coder2, adjudicator, operator (runs generation); "
+            "password (shown once): " + password
         )
 
     def _snapshots(self, *studies: Study | None) -> None:
@@ -138,8 +139,9 @@ class Command(BaseCommand):
         from transcripts.demo import generate_demo_run, run_to_study
 
         lead = users["lead"]
-        run = generate_demo_run(lead=lead, n_prompts=n_prompts)
-        study = run_to_study(run=run, by=lead, name=STRESS, seed=20260523)
+        # The operator generates and hands the study to the lead, who stays blind.
+        run = generate_demo_run(lead=users["operator"], n_prompts=n_prompts)
+        study = run_to_study(run=run, by=users["operator"], name=STRESS, seed=20260523, lead="lead")
         Study.objects.filter(pk=study.pk).update(
             description="3 fake models x 4 scaffolds (C1-C4) x 15 prompts, blinded, dual-coded "
             "by scripted coders and reconciled. Unblinded: see Analysis.",
@@ -194,8 +196,8 @@ class Command(BaseCommand):
         from transcripts.demo import generate_demo_run, run_to_study
 
         lead = users["lead"]
-        run = generate_demo_run(lead=lead, n_prompts=2)
-        study = run_to_study(run=run, by=lead, name=HANDS_ON, seed=42)
+        run = generate_demo_run(lead=users["operator"], n_prompts=2)
+        study = run_to_study(run=run, by=users["operator"], name=HANDS_ON, seed=42, lead="lead")
         Study.objects.filter(pk=study.pk).update(
             description="24 transcripts for you to code: log in as coder1 or coder2."
         )

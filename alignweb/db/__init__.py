@@ -1,0 +1,1 @@
+"""Database wiring: the PostgreSQL backend AlignWeb uses (see ``postgresql/base.py``)."""
