@@ -42,13 +42,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--users-only",
             action="store_true",
-            help="Only the demo users and the lead's demo endpoints (no studies).",
+            help="Only the demo users and their demo endpoints (no studies).",
         )
 
     @override_settings(AGREEMENT_SNAPSHOT_ON_SUBMIT=False)
     def handle(self, *args, **options) -> None:
-        from transcripts.demo import demo_endpoints
-
         if not settings.DEBUG and not settings.LOCAL_MODE:
             raise CommandError(
                 "The demo command only runs with DEBUG on or in the local stack of "
@@ -58,7 +56,7 @@ class Command(BaseCommand):
         if lead is not None and (
             options["users_only"] or Study.objects.filter(name=STRESS).exists()
         ):
-            demo_endpoints(lead=lead)
+            self._endpoints()
             self.stdout.write(
                 "Demo data already present; demo endpoints point at port "
                 f"{settings.FAKE_MODEL_PORT}."
@@ -67,9 +65,10 @@ class Command(BaseCommand):
         password = options["password"] or secrets.token_urlsafe(9)
         users = self._users(password)
         if options["users_only"]:
-            demo_endpoints(lead=users["lead"])
+            self._endpoints()
             self.stdout.write(
-                "Demo users: lead, coder1, coder2, adjudicator; password (shown once): " + password
+                "Demo users: lead, coder1, coder2, adjudicator, operator (runs generation); "
+                "password (shown once): " + password
             )
             return
         self.stdout.write("Generating transcripts with the offline fake model server ...")
@@ -81,10 +80,19 @@ class Command(BaseCommand):
         if audit is not None:
             self.stdout.write(self.style.SUCCESS(f"{audit.name}: benchmarks coded and reconciled."))
         self._snapshots(stress, hands_on, audit)
+        self._endpoints()
         self.stdout.write(
             "Demo users: lead, coder1, coder2, adjudicator, operator (runs generation); "
             "password (shown once): " + password
         )
+
+    def _endpoints(self) -> None:
+        """The three demo endpoints for each demo user who may generate (the lead and the
+        operator), pointing at the offline model server of ``make run``."""
+        from transcripts.demo import demo_endpoints
+
+        for user in get_user_model().objects.filter(username__in=["lead", "operator"]):
+            demo_endpoints(lead=user)
 
     def _snapshots(self, *studies: Study | None) -> None:
         """One agreement snapshot per study (per-submission refreshes were off)."""
