@@ -153,3 +153,42 @@ class ClaimStatement(models.Model):
 
     def __str__(self) -> str:
         return f"claim for {self.study_id}"
+
+
+class BlindingCheck(models.Model):
+    """One run of the blinding check on a study (written by a Celery task).
+
+    ``results`` holds, per hidden field, the classifier's accuracy, chance rate,
+    permutation p-value and most predictive n-grams, and the redaction-rate test; never
+    a condition value, so a lead can read it and stay blind (``audit.blinding_check``).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    study = models.ForeignKey(
+        "coding.Study", on_delete=models.CASCADE, related_name="blinding_checks"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)
+    stage = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Hash of the items' content hashes when the check ran: a later import or re-scrub
+    # makes the results stale.
+    items_digest = models.CharField(max_length=64, blank=True)
+    results = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"blinding check {self.pk} of study {self.study_id} ({self.status})"

@@ -176,3 +176,11 @@ def agreement_snapshot(study_id: int) -> int | None:
     if snapshot is not None:
         log.info("agreement snapshot %s for study %s", snapshot.pk, study_id)
     return snapshot.pk if snapshot else None
+
+
+@shared_task(name="audit.blinding_check", acks_late=True, ignore_result=True)
+def blinding_check_task(check_id: int) -> None:
+    """Run one queued blinding check (see ``audit.services_blinding``)."""
+    from .services_blinding import blinding_check_run
+
+    blinding_check_run(check_id=check_id)

@@ -216,8 +216,11 @@ def _bt_view(result: dict[str, Any]) -> dict[str, Any]:
             for i, p in enumerate(overall["rank"], start=1)
         ]  # fmt: skip
     configs = result["by_configuration"]
-    view["configs"] = [{"label": label, **fit} for label, fit in configs.items()]
     converged = {k: v for k, v in configs.items() if v["converged"]}
+    numbers = {label: i for i, label in enumerate(converged, start=1)}  # as in the rank chart
+    view["configs"] = [
+        {"label": label, "number": numbers.get(label), **fit} for label, fit in configs.items()
+    ]
     view["n_converged"] = len(converged)
     if len(converged) > 1:
         players = sorted({p for v in converged.values() for p in v["rank"]})

@@ -277,4 +277,34 @@ class Event(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.verb} {self.target}"
 
 
+class ScrubRule(models.Model):
+    """A lead's study-level scrubbing rule, e.g. a name or phrase the blinding check found.
+
+    Applied to every later import of the study, and to its items when added while the
+    study is a draft (see ``coding.services.scrub_rules``).
+    """
+
+    class Kind(models.TextChoices):
+        NAME = "name", "Name (every spelling)"
+        PHRASE = "phrase", "Phrase (these words in order)"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="scrub_rules")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    text = models.CharField(max_length=200)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+    redactions = models.PositiveIntegerField(default=0, help_text="Made when it was added.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "kind", "text"], name="scrubrule_unique")
+        ]
+        ordering = ["added_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.text}"
+
+
 from .models_people import Invite, MemberRemoval  # noqa: E402, F401 - registered with the app

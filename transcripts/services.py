@@ -516,7 +516,12 @@ def run_to_study(
             lead=lead_user,
         )
         result = items_import(
-            study=study, records=records, by=by, source=f"generation run {run.pk}"
+            study=study,
+            records=records,
+            by=by,
+            source=f"generation run {run.pk}",
+            # Replies that repeat their scaffold's instructions are scrubbed of the echo.
+            hidden_texts=sorted({t.scaffold.system_prompt for t in cells} - {""}),
         )
         for cell, item in zip(cells, result.items, strict=True):
             cell.item = item

@@ -25,6 +25,7 @@ from .reconciliation import (
 )
 from .rubrics import rubric_create_from_data, rubric_export, rubric_new_version
 from .scoring import score_autosave, score_submit
+from .scrub_rules import scrub_rule_add, scrub_rule_delete
 from .studies import (
     assignments_extend,
     condition_key_read,
@@ -55,6 +56,8 @@ __all__ = [
     "rubric_new_version",
     "score_autosave",
     "score_submit",
+    "scrub_rule_add",
+    "scrub_rule_delete",
     "study_create",
     "study_open",
     "reconciliation_auto_agree",

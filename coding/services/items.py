@@ -7,19 +7,16 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import transaction
 
-from coding.blinding import Scrubber, default_rules, literal_rule
 from coding.importing import Record, parse_import
 from coding.models import ConditionKey, Item, Study, new_public_code
 
 from .errors import ServiceError
 from .events import event_record
+from .scrub_rules import study_scrubber
 
 KEY_FIELDS = ("model", "scaffold", "prompt", "specification", "replicate")
-# Metadata keys whose values name a model or vendor: scrubbed from content too.
-IDENTIFYING_KEYS = {"model", "endpoint", "provider", "vendor", "model_id", "served_model"}
 
 
 class ImportRejected(ServiceError):
@@ -44,21 +41,7 @@ def content_sha256(content: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _scrubber(records: list[Record]) -> Scrubber:
-    rules = default_rules(getattr(settings, "BLINDING_EXTRA_PATTERNS", []))
-    names = [
-        str(value)
-        for record in records
-        for key, value in record.metadata.items()
-        if key.lower() in IDENTIFYING_KEYS and value
-    ]
-    study_rule = literal_rule("study_model_name", names)
-    if study_rule is not None:
-        rules.insert(0, study_rule)
-    return Scrubber(rules)
-
-
-def _scrub_content(record: Record, scrubber: Scrubber) -> tuple[dict, Counter]:
+def _scrub_content(record: Record, scrubber) -> tuple[dict, Counter]:
     found: Counter = Counter()
     if record.kind == "document":
         # Benchmark descriptions are public documents: nothing to hide.
@@ -100,9 +83,12 @@ def _unique_codes(n: int) -> list[str]:
 
 
 def items_import_records(
-    *, study: Study, records: list[Record], by, source: str = ""
+    *, study: Study, records: list[Record], by, source: str = "", hidden_texts: list[str] = ()
 ) -> ImportResult:
-    """Write parsed records as blinded items with sealed keys, atomically."""
+    """Write parsed records as blinded items with sealed keys, atomically.
+
+    ``hidden_texts`` (e.g. scaffold texts) join the records' system prompts as text whose
+    verbatim echoes are redacted."""
     if study.status not in (Study.Status.DRAFT, Study.Status.OPEN):
         raise ServiceError("Items can only be added to a draft or open study.")
     ids = [r.external_id for r in records if r.external_id]
@@ -117,7 +103,7 @@ def items_import_records(
                 if r.external_id in clashes
             ]
         )
-    scrubber = _scrubber(records)
+    scrubber = study_scrubber(study=study, records=records, hidden_texts=hidden_texts)
     codes = _unique_codes(len(records))
     items, keys = [], []
     for record, code in zip(records, codes, strict=True):
@@ -168,7 +154,9 @@ def items_import_file(*, study: Study, raw: bytes, filename: str, by) -> ImportR
     return items_import_records(study=study, records=parsed.records, by=by, source=filename)
 
 
-def items_import(*, study: Study, records: list[dict], by, source: str = "") -> ImportResult:
+def items_import(
+    *, study: Study, records: list[dict], by, source: str = "", hidden_texts: list[str] = ()
+) -> ImportResult:
     """Import already-structured records (used by generation runs): same checks as files."""
     # ASCII escapes: a lone surrogate or NaN in a record reaches the parser as a row error
     # (ensure_ascii=False would raise UnicodeEncodeError on the encode below).
@@ -176,4 +164,6 @@ def items_import(*, study: Study, records: list[dict], by, source: str = "") -> 
     parsed = parse_import(lines.encode("utf-8"), "records.jsonl")
     if parsed.errors:
         raise ImportRejected(parsed.errors)
-    return items_import_records(study=study, records=parsed.records, by=by, source=source)
+    return items_import_records(
+        study=study, records=parsed.records, by=by, source=source, hidden_texts=hidden_texts
+    )

@@ -15,8 +15,9 @@ def scrubber():
     [
         ("As an AI developed by OpenAI, I can't browse.", "self_identification"),
         ("As a large language model trained by Google, I think", "self_identification"),
-        ("I'm Claude.", "model_family"),
-        ("This is ChatGPT speaking.", "model_family"),
+        ("I'm Claude.", "self_identification"),
+        ("This is ChatGPT speaking.", "self_identification"),
+        ("Compare ChatGPT with others.", "model_family"),
         ("Try gpt-4o-mini or Llama-3-70B.", "model_family"),
         ("Anthropic's policy says", "vendor"),
         ("request chatcmpl-9xYzAbCdEf12 failed", "provider_id"),
@@ -45,10 +46,10 @@ def test_leaves_ordinary_words_alone(scrubber, text):
 def test_counts_accumulate_and_study_names_are_scrubbed():
     rule = literal_rule("study_model_name", ["atlas-7b", "x"])
     scrubber = Scrubber([rule, *default_rules()])
-    out, found = scrubber.scrub("I am ATLAS-7B, an assistant. atlas-7bx stays.")
-    assert out == f"I am {REDACTED}, an assistant. atlas-7bx stays."
+    out, found = scrubber.scrub("The answer came from ATLAS-7B, an assistant. Not atlast.")
+    assert out == f"The answer came from {REDACTED}, an assistant. Not atlast."
     assert found == {"study_model_name": 1}
-    scrubber.scrub("atlas-7b again")
+    scrubber.scrub("atlas_7b again")
     assert scrubber.counts["study_model_name"] == 2
 
 

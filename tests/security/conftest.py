@@ -132,6 +132,8 @@ class World:
             "endpoint_id": self.endpoint.pk,
             "proposal_id": self.extra["proposal"].pk if "proposal" in self.extra else 0,
             "kind": "long",
+            "check_id": self.extra.get("check_id", 0),
+            "rule_id": self.extra.get("rule_id", 0),
             "invite_id": self.extra["invite"].pk,
             "member_id": self.extra["member"].pk,
             "token": self.extra["invite_token"],
@@ -165,6 +167,11 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     done = build_unblinded(p)
     run = generate_demo_run(lead=p.lead, n_prompts=1)
     benchmark = benchmark_create(by=p.lead, name="Security bench", description="A benchmark.")
+    from audit.models import BlindingCheck
+    from coding.models import ScrubRule
+
+    check = BlindingCheck.objects.create(study=p.study, requested_by=p.lead, status="done")
+    rule = ScrubRule.objects.create(study=p.study, kind="name", text="Kestrel", added_by=p.lead)
     proposal = benchmark_propose(
         benchmark=benchmark, by=p.other_lead, note="A source.", description="Proposed."
     )
@@ -174,6 +181,8 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     member = Membership.objects.get(study=p.study, user=p.coder_a)
     return World(
         extra={
+            "check_id": check.pk,
+            "rule_id": rule.pk,
             "invite": issued.invite,
             "invite_token": issued.token,
             "member": member,

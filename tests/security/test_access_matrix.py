@@ -259,6 +259,13 @@ EXPECTED: dict[str, Row] = {
     ),
     "audit:claim-report-md": Row(only(**LEAD)),
     "audit:claim-report-json": Row(only(**LEAD)),
+    "audit:blinding": Row(only(**LEAD)),
+    "audit:blinding-check": Row(post_only(), post=only(lead=302)),
+    "audit:blinding-check-status": Row(only(**LEAD)),
+    "audit:scrub-rule-add": Row(  # the study is open: refused with a message
+        post_only(), post=only(lead=302), body=lambda w, p: {"kind": "name", "text": "Matrix"}
+    ),
+    "audit:scrub-rule-delete": Row(post_only(), post=only(lead=302)),
     # --- transcripts (generation) ----------------------------------------------------------
     "transcripts:run-list": Row(only(**GENERATORS)),
     "transcripts:run-create": Row(
@@ -421,6 +428,8 @@ def test_outsiders_404_is_the_same_for_real_and_missing_objects(world):
         "endpoint_id": 999_999,
         "proposal_id": 999_999,
         "kind": "long",
+        "check_id": 999_999,
+        "rule_id": 999_999,
         "invite_id": 999_999,
         "member_id": 999_999,
         "token": "Z" * 43,

@@ -25,6 +25,7 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from coding.services.errors import ServiceError
 from tests.conftest import redis_url
 from tests.transcripts.conftest import (
     FAST_POLICY,
@@ -102,7 +103,12 @@ def test_sigkill_mid_run_then_resume_on_a_new_worker(
     done_at_kill = Transcript.objects.filter(run=run, state=State.SUCCEEDED).count()
     assert done_at_kill < 180, "the run finished before the kill; slow the fake server down"
     live_worker_factory(concurrency=4)
-    services.run_resume(run=run, by=personas.lead)
+    try:
+        services.run_resume(run=run, by=personas.lead)
+    except ServiceError:
+        # On a loaded machine the new worker can take its queued cells and reclaim the
+        # expired leases before resume is called; the grid must still be whole below.
+        assert not Transcript.objects.filter(run=run, state__in=Transcript.UNFINISHED).exists()
     run = wait_for_run(run, timeout=180)
     assert run.status == GenerationRun.Status.FINISHED
     assert_complete_grid(run)
