@@ -105,7 +105,7 @@ def main() -> None:
     from transcripts.demo import generate_demo_run, run_to_study
     from transcripts.models import Transcript
 
-    lead = get_user_model().objects.create_user(username="bench-lead", password="x")
+    lead = get_user_model().objects.create_user(username="bench-lead")
     run = generate_demo_run(lead=lead, n_prompts=15)
     study = run_to_study(run=run, by=lead, name="Blinding bench", seed=20260523)
     inputs = blinding_inputs(study=study)

@@ -23,7 +23,8 @@ def test_fake_model_server_command():
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
+        # A liveness bound, not a speed target: start-up is slow on a loaded machine.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1) as r:  # noqa: S310
