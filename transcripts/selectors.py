@@ -196,8 +196,8 @@ def run_progress(*, run: GenerationRun) -> Progress:
     ]
     return Progress(
         outcome=run_outcome(status=run.status, total=total, succeeded=succeeded, failed=failed),
-        failure_groups=_error_groups(cells, State.FAILED),
-        retry_groups=_error_groups(cells, State.RETRYABLE),
+        failure_groups=run_error_groups(run=run, state=State.FAILED),
+        retry_groups=run_error_groups(run=run, state=State.RETRYABLE),
         history=_history(run),
         total=total,
         counts=counts,
@@ -228,9 +228,10 @@ def _history(run: GenerationRun) -> list[dict[str, Any]]:
     return entries
 
 
-def _error_groups(cells: QuerySet[Transcript], state: str, limit: int = 8) -> list[dict]:
+def run_error_groups(*, run: GenerationRun, state: str, limit: int = 8) -> list[dict]:
+    """A run's cells in ``state`` grouped by endpoint and error, most frequent first."""
     rows = (
-        cells.filter(state=state)
+        Transcript.objects.filter(run=run, state=state)
         .exclude(last_error="")
         .values("endpoint__name", "last_error")
         .annotate(cells=Count("id"), attempts=Sum("attempts"))

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max
+from django.db.models import Max
 from django.utils import timezone
 
 from coding.services import ServiceError
@@ -26,7 +26,7 @@ from .cells import finish_run_if_done, is_secret_name
 from .models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold, Transcript
 from .providers.retry import RetryPolicy
 from .runcard import code_version, package_versions
-from .selectors import prompt_list_current
+from .selectors import prompt_list_current, run_error_groups
 from .ssrf import validate_base_url
 from .tasks import QUEUE, run_dispatch
 
@@ -317,20 +317,6 @@ def _history_add(run_id: int, event: str, **details: Any) -> None:
     run.save(update_fields=["history"])
 
 
-def _failure_groups(run: GenerationRun) -> list[dict[str, Any]]:
-    """Failed cells grouped by endpoint and error, most frequent first."""
-    rows = (
-        Transcript.objects.filter(run=run, state=Transcript.State.FAILED)
-        .values("endpoint__name", "last_error")
-        .annotate(cells=Count("id"))
-        .order_by("-cells", "endpoint__name")
-    )
-    return [
-        {"endpoint": r["endpoint__name"], "error": r["last_error"][:500], "cells": r["cells"]}
-        for r in rows[:20]
-    ]
-
-
 def run_cancel(*, run: GenerationRun, by) -> GenerationRun:
     """Stop claiming new cells. Calls already in flight finish and are kept."""
     with transaction.atomic():
@@ -365,7 +351,7 @@ def run_retry_failed(*, run: GenerationRun, by) -> int:
     """Give failed cells a fresh set of attempts. Their failures stay visible: each cell's
     attempt log keeps them, and the run's history records what was retried and why."""
     with transaction.atomic():
-        failures = _failure_groups(run)
+        failures = run_error_groups(run=run, state=Transcript.State.FAILED, limit=20)
         reset = Transcript.objects.filter(run=run, state=Transcript.State.FAILED).update(
             state=Transcript.State.PENDING,
             attempts=0,
@@ -384,28 +370,6 @@ def run_retry_failed(*, run: GenerationRun, by) -> int:
         _enqueue_on_commit(run)
     run.refresh_from_db()
     return reset
-
-
-def runs_recover(*, expire_leases: bool) -> int:
-    """After a restart: dispatch every running run again; returns how many.
-
-    ``expire_leases``: no worker that ran before is still alive (the local stack starts
-    its only worker after this), so cells they had claimed are reclaimable now instead of
-    when their lease runs out. Each such cell's lost call counts as an attempt.
-    """
-    running = GenerationRun.objects.filter(status=GenerationRun.Status.RUNNING)
-    for run_id in running.values_list("pk", flat=True):
-        finish_run_if_done(run_id)  # the worker may have died right after the last cell
-    runs = list(running.filter(transcripts__state__in=Transcript.UNFINISHED).distinct())
-    for run in runs:
-        with transaction.atomic():
-            if expire_leases:
-                Transcript.objects.filter(run=run, state=Transcript.State.CLAIMED).update(
-                    lease_expires_at=timezone.now()
-                )
-            _history_add(run.pk, "recovered", expired_leases=expire_leases)
-            _enqueue_on_commit(run)
-    return len(runs)
 
 
 def default_study_name() -> str:

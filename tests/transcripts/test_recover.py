@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prompt_set, wait_for_run
-from transcripts import services
+from transcripts import recovery, services
 from transcripts.models import GenerationRun, Transcript
 
 State = Transcript.State
@@ -66,7 +66,7 @@ def test_killed_worker_then_recover_and_a_new_worker_finish_the_run(
     first.kill()
     in_flight = Transcript.objects.filter(run=run, state=State.CLAIMED).count()
     assert Transcript.objects.filter(run=run, state=State.SUCCEEDED).count() < 180
-    services.runs_recover(expire_leases=True)
+    recovery.runs_recover(expire_leases=True)
     live_worker_factory(concurrency=4)
     run = wait_for_run(run, timeout=120)  # far less than the 600 s lease
     assert run.status == GenerationRun.Status.FINISHED

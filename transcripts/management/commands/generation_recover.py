@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from transcripts.services import runs_recover
+from transcripts.recovery import runs_recover
 
 
 class Command(BaseCommand):
