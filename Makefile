@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+FAKE_MODEL_PORT ?= 8765
 
 .PHONY: run test lint format bench load worker install clean demo fake-server
 
@@ -16,11 +17,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Web server, a real Celery worker on an embedded broker and the offline model server,
+# under one supervisor (alignweb/local.py): Ctrl-C stops all of them.
 run: $(STAMP)
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo
-	@echo "AlignWeb on http://127.0.0.1:$(PORT)  (Celery eager, SQLite, offline model server)"
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) -m alignweb.local --port $(PORT) --fake-port $(FAKE_MODEL_PORT)
 
 # Tests that drive real services (live Celery workers, 50-thread PostgreSQL) run first in a
 # process of their own, so eager tasks run by other tests cannot leave Celery state behind.
@@ -47,7 +47,7 @@ worker: $(STAMP)
 	$(BIN)/celery -A alignweb worker --loglevel=INFO -Q default,generation --concurrency=4
 
 fake-server: $(STAMP)
-	$(PY) manage.py fake_model_server --port 8765
+	$(PY) manage.py fake_model_server --port $(FAKE_MODEL_PORT)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .screenshots staticfiles
+	rm -rf $(VENV) db.sqlite3 .local .screenshots staticfiles

@@ -1,10 +1,14 @@
-"""Celery application: Redis broker in production, eager in local development."""
+"""Celery application: Redis broker in production, an embedded file broker under
+`make run` (alignweb/local_broker.py), eager in tests and bare development setups."""
 
 import os
 
 from celery import Celery
 
+from .local_broker import register as register_local_broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignweb.settings")
+register_local_broker()  # before any connection: makes localfs:// a known transport
 
 app = Celery("alignweb")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -17,8 +21,7 @@ app.conf.update(
     accept_content=["json"],
     result_expires=3600,
     broker_connection_retry_on_startup=True,
-    # Longer than the longest task (a generation cell is capped well below this).
-    broker_transport_options={"visibility_timeout": 3600},
+    # broker_transport_options come from settings (visibility timeout, local broker folders).
     result_backend_transport_options={"visibility_timeout": 3600},
     task_default_queue="default",
 )

@@ -1,6 +1,8 @@
 """AlignWeb settings: one module, every production value from the environment.
 
-Defaults give a working local setup (SQLite file, DEBUG on, eager Celery).
+Defaults give a working development setup (SQLite file, DEBUG on, eager Celery).
+``make run`` (alignweb/local.py) sets LOCAL_MODE=1: DEBUG off with a generated secret,
+plain HTTP on loopback, an embedded broker and a real worker.
 """
 
 from pathlib import Path
@@ -13,6 +15,10 @@ from .env import env_bool, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=True)
+# The local stack of `make run`: production behaviour on one machine over plain HTTP.
+LOCAL_MODE = env_bool("LOCAL_MODE", default=False)
+# Where the local stack keeps its secret key, broker files and task results (git-ignored).
+LOCAL_DIR = Path(env_str("LOCAL_DIR") or BASE_DIR / ".local")
 
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
@@ -124,25 +130,38 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
+        if not DEBUG and not LOCAL_MODE
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# The local stack serves static files straight from the source folders (no collectstatic
+# step on every start); production serves the hashed, compressed copies.
+WHITENOISE_USE_FINDERS = LOCAL_MODE or DEBUG
 
 # Uploads: imports are read in memory and validated; anything bigger is refused with 413.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 
-# Celery: Redis in production; eager (in-process) when no broker is configured.
+# Celery: Redis in production; the embedded file broker (localfs://) under `make run`;
+# eager (in-process) when no broker is configured.
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
+# Longer than the longest task (a generation slot hands over after a minute).
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+_default_backend = CELERY_BROKER_URL
+if CELERY_BROKER_URL.startswith("localfs://"):
+    from .local_broker import transport_options
+
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(transport_options(LOCAL_DIR / "broker"))
+    (LOCAL_DIR / "results").mkdir(parents=True, exist_ok=True)
+    _default_backend = f"file://{LOCAL_DIR / 'results'}"
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", _default_backend)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 
@@ -183,16 +202,18 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Security. Production values are on unless DEBUG; each can be tuned from the environment.
+# The local stack serves plain HTTP on loopback, so the HTTPS-only settings are off there.
+_https = not DEBUG and not LOCAL_MODE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=_https)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=_https)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=_https)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _https else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
+SECURE_HSTS_PRELOAD = _https
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -221,6 +242,12 @@ LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 300)
 ENDPOINT_HOST_ALLOWLIST = env_list("ENDPOINT_HOST_ALLOWLIST", ["127.0.0.1", "localhost"])
 
 GIT_COMMIT = env_str("GIT_COMMIT")
+
+# The built-in offline model server the demo endpoints point at (`make run` starts it).
+FAKE_MODEL_PORT = env_int("FAKE_MODEL_PORT", 8765)
+# The new-run form asks for confirmation at or above either estimate.
+GENERATION_CONFIRM_USD = env_int("GENERATION_CONFIRM_USD", 5)
+GENERATION_CONFIRM_CELLS = env_int("GENERATION_CONFIRM_CELLS", 2000)
 
 # Email (invitations). Sent only when EMAIL_BACKEND or EMAIL_HOST is set; otherwise the
 # members page shows the invitation links to copy. SMTP details come from the environment.

@@ -21,6 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from . import breaker, limits
 from .models import GenerationRun, ModelEndpoint, Transcript
 from .providers import (
     Completion,
@@ -99,24 +100,37 @@ class Claim:
     config: GenerationConfig
     attempt_log: list[dict[str, Any]]
     identity: dict[str, Any] = field(default_factory=dict)  # scaffold/prompt hashes
+    endpoint_id: int | None = None
+    reserved_tokens: int = 0  # taken from the tokens-per-minute budget at the claim
+    tokens_per_minute: int | None = None
 
 
-def cell_call(claim: Claim) -> Completion | ProviderError:
-    """Call the model once. Runs with no database transaction open; never raises."""
+def call_model(
+    *,
+    provider: str,
+    base_url: str,
+    model: str,
+    api_key_env: str,
+    messages: list[dict[str, str]],
+    config: GenerationConfig,
+    label: str,
+) -> Completion | ProviderError:
+    """Call a model once with the key from this process's environment; never raises.
+
+    Runs with no database transaction open. ``label`` names the call in logs.
+    """
     api_key = None
     try:
-        validate_base_url(claim.base_url)  # again: DNS may have changed since the save
-        if claim.api_key_env:
-            api_key = os.environ.get(claim.api_key_env)
+        validate_base_url(base_url)  # again: DNS may have changed since the save
+        if api_key_env:
+            api_key = os.environ.get(api_key_env)
             if not api_key:
                 return FinalError(
-                    f"Environment variable {claim.api_key_env} is not set where the worker "
+                    f"Environment variable {api_key_env} is not set where the worker "
                     "runs, so there is no API key to send."
                 )
-        provider = build_provider(
-            provider=claim.provider, base_url=claim.base_url, model=claim.model, api_key=api_key
-        )
-        return provider.complete(claim.messages, claim.config)
+        adapter = build_provider(provider=provider, base_url=base_url, model=model, api_key=api_key)
+        return adapter.complete(messages, config)
     except ValidationError as exc:
         return FinalError(f"Base URL refused: {' '.join(exc.messages)}")
     except ProviderError as exc:
@@ -124,8 +138,21 @@ def cell_call(claim: Claim) -> Completion | ProviderError:
     except Exception as exc:  # noqa: BLE001 - an SDK surprise must not kill the worker
         message = scrub(f"Unexpected {type(exc).__name__}: {exc}", api_key)[:500]
         # No traceback: exception text and frames could carry request headers.
-        logger.error("cell %s: %s", claim.transcript_id, message)
+        logger.error("%s: %s", label, message)
         return RetryableError(message)
+
+
+def cell_call(claim: Claim) -> Completion | ProviderError:
+    """Call the model once for a claimed cell. Never raises."""
+    return call_model(
+        provider=claim.provider,
+        base_url=claim.base_url,
+        model=claim.model,
+        api_key_env=claim.api_key_env,
+        messages=claim.messages,
+        config=claim.config,
+        label=f"cell {claim.transcript_id}",
+    )
 
 
 def _attempt_entry(claim: Claim, outcome: str, result: Any, now: datetime) -> dict[str, Any]:
@@ -199,6 +226,13 @@ def cell_record(claim: Claim, result: Completion | ProviderError) -> float | Non
             finished_at=now,
         )
         delay = None
+        if claim.endpoint_id is not None:
+            limits.settle(
+                endpoint_id=claim.endpoint_id,
+                tokens_per_minute=claim.tokens_per_minute,
+                reserved=claim.reserved_tokens,
+                used=result.input_tokens + result.output_tokens,
+            )
     else:
         elapsed = (now - claim.first_attempt_at).total_seconds()
         delay = None
@@ -209,10 +243,28 @@ def cell_record(claim: Claim, result: Completion | ProviderError) -> float | Non
                 retry_after=result.retry_after,
                 jitter_key=f"{claim.run_seed}:{claim.transcript_id}:{claim.attempt}",
             )
+        down = None
+        if claim.endpoint_id is not None:
+            if result.status == 429:
+                limits.honour_retry_after(
+                    endpoint_id=claim.endpoint_id, now=now, retry_after=result.retry_after
+                )
+            # The endpoint itself is down (or rejects us): one message, no more calls.
+            down = breaker.check(
+                run_id=claim.run_id,
+                endpoint_id=claim.endpoint_id,
+                attempt=claim.attempt,
+                result=result,
+                now=now,
+            )
+            if down is not None:
+                delay = None
         outcome = "retry" if delay is not None else "failed"
         log = [*claim.attempt_log, _attempt_entry(claim, outcome, result, now)]
         message = result.message[:1000]
-        if delay is None and result.retryable:
+        if down is not None:
+            message = down
+        elif delay is None and result.retryable:
             message += f" (gave up after {claim.attempt} attempt(s))"
         stored = current.update(
             state=State.RETRYABLE if delay is not None else State.FAILED,

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
+from . import limits
 from .cells import Claim, cell_call, cell_config, cell_messages, cell_record, finish_run_if_done
 from .models import GenerationRun, ModelEndpoint, Transcript
 from .providers.retry import RetryPolicy
@@ -86,6 +87,15 @@ def _take(cell: Transcript, endpoint: ModelEndpoint, now: datetime) -> Claim | f
     if _endpoint_full(endpoint, now):
         # Longer than a slot sleeps in place: the slot hands its worker thread back.
         return _wait(INLINE_WAIT + random.uniform(0.1, 1.0))
+    messages = cell_messages(
+        system_prompt=cell.scaffold.system_prompt, prompt_text=cell.prompt.text
+    )
+    config = cell_config(run=cell.run, endpoint=endpoint, replicate=cell.replicate)
+    reserved = limits.call_tokens(messages, config.max_tokens)
+    # Requests/tokens per minute and Retry-After pauses, shared by all workers.
+    wait = limits.acquire(endpoint=endpoint, now=now, tokens=reserved)
+    if wait:
+        return _wait(wait + random.uniform(0, 0.05))
     token = uuid.uuid4()
     claimed = Transcript.objects.filter(
         pk=cell.pk, state=cell.state, attempts=cell.attempts
@@ -111,11 +121,12 @@ def _take(cell: Transcript, endpoint: ModelEndpoint, now: datetime) -> Claim | f
         base_url=endpoint.base_url,
         model=endpoint.model,
         api_key_env=endpoint.api_key_env,
-        messages=cell_messages(
-            system_prompt=cell.scaffold.system_prompt, prompt_text=cell.prompt.text
-        ),
-        config=cell_config(run=cell.run, endpoint=endpoint, replicate=cell.replicate),
+        messages=messages,
+        config=config,
         attempt_log=log,
+        endpoint_id=endpoint.pk,
+        reserved_tokens=reserved,
+        tokens_per_minute=endpoint.tokens_per_minute,
         identity={
             "scaffold": {
                 "code": cell.scaffold.code,
@@ -131,6 +142,11 @@ def _take(cell: Transcript, endpoint: ModelEndpoint, now: datetime) -> Claim | f
             "replicate": cell.replicate,
         },
     )
+
+
+def _locked_endpoints():
+    # The rate-limit state comes along in the same query (it is read under this lock).
+    return ModelEndpoint.objects.select_for_update(of=("self",)).select_related("limiter")
 
 
 def _cells():
@@ -152,7 +168,7 @@ def cell_claim(*, transcript_id: int) -> Claim | float | None:
             return _wait((cell.lease_expires_at - now).total_seconds() + random.uniform(0, 0.5))
         if cell.state == State.RETRYABLE and cell.not_before and cell.not_before > now:
             return _wait((cell.not_before - now).total_seconds())
-        endpoint = ModelEndpoint.objects.select_for_update().get(pk=cell.endpoint_id)
+        endpoint = _locked_endpoints().get(pk=cell.endpoint_id)
         return _take(cell, endpoint, now)
 
 
@@ -161,7 +177,7 @@ def cell_claim_next(*, run_id: int, endpoint_id: int) -> Claim | float | None:
     now = timezone.now()
     with transaction.atomic():
         # Lock the endpoint first (always the same order: endpoint, then cell).
-        endpoint = ModelEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+        endpoint = _locked_endpoints().filter(pk=endpoint_id).first()
         if endpoint is None:
             return None
         cell = (

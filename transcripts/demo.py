@@ -9,40 +9,40 @@ Called by the ``demo`` management command::
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.conf import settings
+
 from .builtin import DEMO_PROMPT_SET, install_builtins
 from .claims import slot_drive
 from .models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold
 from .providers.fake_server import FakeModelServer, FakeServerConfig
 from .services import endpoint_create, run_create, run_to_study
 
-# ``make fake-server`` listens here; the demo uses the same port when it is free, so the
-# demo endpoints keep working after the demo if that server is started.
-DEMO_PORT = 8765
+# Name, API, model, and made-up prices (USD per 1M input / output tokens) so the new-run
+# form's cost preview has something to show. Limits are generous: the run page shows them.
 DEMO_ENDPOINTS = [
-    ("Atlas 7B (fake)", ModelEndpoint.Provider.OPENAI_COMPATIBLE, "atlas-7b"),
-    ("Borealis 70B (fake)", ModelEndpoint.Provider.ANTHROPIC, "borealis-70b"),
-    ("Cirrus mini (fake)", ModelEndpoint.Provider.OPENAI_COMPATIBLE, "cirrus-mini"),
+    ("Atlas 7B (fake)", ModelEndpoint.Provider.OPENAI_COMPATIBLE, "atlas-7b", "0.15", "0.60"),
+    ("Borealis 70B (fake)", ModelEndpoint.Provider.ANTHROPIC, "borealis-70b", "3.00", "15.00"),
+    ("Cirrus mini (fake)", ModelEndpoint.Provider.OPENAI_COMPATIBLE, "cirrus-mini", "0.10", "0.40"),
 ]
+DEMO_LIMITS = {"requests_per_minute": 600, "tokens_per_minute": 400_000}
 
 __all__ = ["generate_demo_run", "run_to_study", "demo_endpoints"]
 
 
-def _demo_server(config: FakeServerConfig) -> FakeModelServer:
-    try:
-        return FakeModelServer(config, port=DEMO_PORT)
-    except OSError:  # taken (e.g. by ``make fake-server``): any free port will do
-        return FakeModelServer(config, port=0)
+def _base_url(provider: str, port: int) -> str:
+    root = f"http://127.0.0.1:{port}"
+    return root if provider == ModelEndpoint.Provider.ANTHROPIC else root + "/v1"
 
 
-def demo_endpoints(*, lead, server: FakeModelServer) -> list[ModelEndpoint]:
-    """The lead's three fake endpoints (reused if they already exist)."""
+def demo_endpoints(*, lead, port: int | None = None) -> list[ModelEndpoint]:
+    """The lead's three fake endpoints, pointing at the offline model server on ``port``
+    (``make run``'s, FAKE_MODEL_PORT, by default); made once, re-pointed after."""
+    port = port or settings.FAKE_MODEL_PORT
     endpoints = []
-    for name, provider, model in DEMO_ENDPOINTS:
-        base = (
-            server.anthropic_base_url
-            if provider == ModelEndpoint.Provider.ANTHROPIC
-            else server.openai_base_url
-        )
+    for name, provider, model, price_in, price_out in DEMO_ENDPOINTS:
+        base = _base_url(provider, port)
         existing = ModelEndpoint.objects.filter(created_by=lead, name=name).first()
         if existing is not None:
             ModelEndpoint.objects.filter(pk=existing.pk).update(base_url=base)
@@ -58,6 +58,9 @@ def demo_endpoints(*, lead, server: FakeModelServer) -> list[ModelEndpoint]:
                 model=model,
                 max_concurrency=8,
                 timeout_seconds=10,
+                price_input_per_mtok=Decimal(price_in),
+                price_output_per_mtok=Decimal(price_out),
+                **DEMO_LIMITS,
             )
         )
     return endpoints
@@ -70,9 +73,9 @@ def generate_demo_run(*, lead, n_prompts: int = 15) -> GenerationRun:
     shows retries. Runs in this process whatever the Celery configuration.
     """
     config = FakeServerConfig(latency=0.0, failure_rate=0.05, retry_after=0.01, seed=7)
-    with _demo_server(config) as server:
+    with FakeModelServer(config, port=0) as server:
         install_builtins(Scaffold, PromptSet, Prompt)  # in case they were deleted
-        endpoints = demo_endpoints(lead=lead, server=server)
+        endpoints = demo_endpoints(lead=lead, port=server.port)
         scaffolds = [
             Scaffold.objects.filter(code=code).order_by("-version").first()
             for code in ("C1", "C2", "C3", "C4")
@@ -94,5 +97,6 @@ def generate_demo_run(*, lead, n_prompts: int = 15) -> GenerationRun:
         )
         for endpoint in endpoints:
             slot_drive(run_id=run.pk, endpoint_id=endpoint.pk)
+    demo_endpoints(lead=lead)  # back to the long-running server of ``make run``
     run.refresh_from_db()
     return run

@@ -12,6 +12,27 @@ from .models import ModelEndpoint, PromptSet, Scaffold
 from .selectors import scaffold_list_current
 
 
+def _rpm_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1_000_000,
+        label="Requests per minute",
+        help_text="The provider's limit for your key, shared by all workers. Empty: none.",
+    )
+
+
+def _tpm_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1_000_000_000,
+        label="Tokens per minute",
+        help_text="Input plus maximum output tokens per minute, shared by all workers. "
+        "Empty: none.",
+    )
+
+
 class EndpointForm(forms.Form):
     name = forms.CharField(max_length=120)
     provider = forms.ChoiceField(choices=ModelEndpoint.Provider.choices)
@@ -51,6 +72,28 @@ class EndpointForm(forms.Form):
         max_digits=10,
         decimal_places=4,
         label="Price per 1M output tokens (USD)",
+    )
+    requests_per_minute = _rpm_field()
+    tokens_per_minute = _tpm_field()
+
+
+class EndpointLimitsForm(forms.Form):
+    """What can change on an existing endpoint: how hard it is used, and its prices."""
+
+    max_concurrency = forms.IntegerField(
+        min_value=1,
+        max_value=256,
+        label="Concurrency",
+        help_text="At most this many calls in flight to this endpoint, across all workers.",
+    )
+    requests_per_minute = _rpm_field()
+    tokens_per_minute = _tpm_field()
+    timeout_seconds = forms.FloatField(min_value=0.1, max_value=3600, label="Timeout (seconds)")
+    price_input_per_mtok = forms.DecimalField(
+        required=False, min_value=0, label="Price per 1M input tokens (USD)"
+    )
+    price_output_per_mtok = forms.DecimalField(
+        required=False, min_value=0, label="Price per 1M output tokens (USD)"
     )
 
 
@@ -92,6 +135,9 @@ class RunForm(forms.Form):
         label="Extra parameters (JSON)",
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": '{"top_k": 40}'}),
         help_text="Sent in the request body (the SDKs' extra_body). No secrets here.",
+    )
+    confirm = forms.BooleanField(
+        required=False, label="I have checked the size and cost: start this run"
     )
 
     def __init__(self, *args, user, **kwargs) -> None:

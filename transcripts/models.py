@@ -39,6 +39,14 @@ class ModelEndpoint(models.Model):
         blank=True,
         help_text="USD per 1M output tokens.",
     )
+    # Provider limits, enforced across all workers by transcripts/limits.py. Empty: none.
+    requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    tokens_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    # "Test connection": one tiny request made by a worker (where the API key lives).
+    check_requested_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_ok = models.BooleanField(null=True)
+    check_message = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="model_endpoints"
     )
@@ -53,6 +61,30 @@ class ModelEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.model})"
+
+
+class EndpointLimiter(models.Model):
+    """Live rate-limit state of one endpoint, shared by every worker (transcripts/limits.py).
+
+    Two token buckets (requests, tokens) refilled continuously, and the pause a provider
+    asked for with Retry-After. Written only under the endpoint's row lock or with
+    single-statement updates, so concurrent workers never spend the same budget twice.
+    """
+
+    endpoint = models.OneToOneField(
+        ModelEndpoint, primary_key=True, on_delete=models.CASCADE, related_name="limiter"
+    )
+    requests = models.FloatField(default=0.0)  # bucket levels at refilled_at
+    tokens = models.FloatField(default=0.0)
+    refilled_at = models.DateTimeField(null=True, blank=True)
+    paused_until = models.DateTimeField(null=True, blank=True)  # the provider's Retry-After
+    throttled_until = models.DateTimeField(null=True, blank=True)  # our own buckets
+    throttled_by = models.CharField(max_length=12, blank=True)
+    rate_limited = models.PositiveIntegerField(default=0)  # 429 answers received
+    last_retry_after = models.FloatField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"limits of endpoint {self.endpoint_id}"
 
 
 class Scaffold(models.Model):
@@ -155,6 +187,9 @@ class GenerationRun(models.Model):
     study = models.ForeignKey(
         "coding.Study", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # What happened to the run as a whole: cancel, resume, recovery after a restart, and
+    # each "retry failed" with the failures it retried (so a retried run keeps them).
+    history = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
-from .models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold, Transcript
+from .limits import LimitStatus, limit_status
+from .models import (
+    EndpointLimiter,
+    GenerationRun,
+    ModelEndpoint,
+    Prompt,
+    PromptSet,
+    Scaffold,
+    Transcript,
+)
 
 State = Transcript.State
 
@@ -56,6 +66,15 @@ def prompt_list_current(prompt_set: PromptSet) -> list[Prompt]:
     return list(latest.values())
 
 
+def run_outcome(*, status: str, total: int, succeeded: int, failed: int) -> str:
+    """running | cancelled | failed (nothing succeeded) | partial (some failed) | succeeded."""
+    if status != GenerationRun.Status.FINISHED:
+        return status
+    if total and not succeeded:
+        return "failed"
+    return "partial" if failed else "succeeded"
+
+
 @dataclass
 class EndpointProgress:
     name: str
@@ -65,6 +84,8 @@ class EndpointProgress:
     failed: int
     in_flight: int
     waiting: int
+    limits: LimitStatus | None = None
+    endpoint_id: int | None = None
 
 
 @dataclass
@@ -84,6 +105,12 @@ class Progress:
     expired_leases: int
     endpoints: list[EndpointProgress] = field(default_factory=list)
     recent_failures: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str = ""
+    # Failed cells grouped by (endpoint, error), and cells waiting to retry likewise: N
+    # identical errors read as one line with a count.
+    failure_groups: list[dict[str, Any]] = field(default_factory=list)
+    retry_groups: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)  # newest first
 
     @property
     def stalled(self) -> bool:
@@ -121,6 +148,7 @@ def run_progress(*, run: GenerationRun) -> Progress:
         .order_by("endpoint_id")
     )
     endpoints = {e.pk: e for e in run.endpoints.all()}
+    states = {s.pk: s for s in EndpointLimiter.objects.filter(pk__in=endpoints)}
     cost: Decimal | None = Decimal(0)
     rows = []
     for row in per_endpoint:
@@ -141,6 +169,8 @@ def run_progress(*, run: GenerationRun) -> Progress:
                 failed=row["failed"],
                 in_flight=row["in_flight"],
                 waiting=row["waiting"],
+                limits=limit_status(endpoint, states.get(endpoint.pk), now),
+                endpoint_id=endpoint.pk,
             )
         )
     done = succeeded + failed
@@ -165,6 +195,10 @@ def run_progress(*, run: GenerationRun) -> Progress:
         .order_by("-finished_at")[:5]
     ]
     return Progress(
+        outcome=run_outcome(status=run.status, total=total, succeeded=succeeded, failed=failed),
+        failure_groups=run_error_groups(run=run, state=State.FAILED),
+        retry_groups=run_error_groups(run=run, state=State.RETRYABLE),
+        history=_history(run),
         total=total,
         counts=counts,
         succeeded=succeeded,
@@ -181,6 +215,37 @@ def run_progress(*, run: GenerationRun) -> Progress:
         endpoints=rows,
         recent_failures=failures,
     )
+
+
+def _history(run: GenerationRun) -> list[dict[str, Any]]:
+    entries = []
+    for entry in reversed(run.history or []):
+        try:
+            at = datetime.fromisoformat(entry.get("at", ""))
+        except (TypeError, ValueError):
+            at = None
+        entries.append({**entry, "at": at})
+    return entries
+
+
+def run_error_groups(*, run: GenerationRun, state: str, limit: int = 8) -> list[dict]:
+    """A run's cells in ``state`` grouped by endpoint and error, most frequent first."""
+    rows = (
+        Transcript.objects.filter(run=run, state=state)
+        .exclude(last_error="")
+        .values("endpoint__name", "last_error")
+        .annotate(cells=Count("id"), attempts=Sum("attempts"))
+        .order_by("-cells", "endpoint__name")[:limit]
+    )
+    return [
+        {
+            "endpoint": r["endpoint__name"],
+            "error": r["last_error"],
+            "cells": r["cells"],
+            "attempts": r["attempts"] or 0,
+        }
+        for r in rows
+    ]
 
 
 def transcript_list(*, run: GenerationRun) -> QuerySet[Transcript]:

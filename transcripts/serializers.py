@@ -23,6 +23,8 @@ class EndpointSerializer(serializers.ModelSerializer):
             "timeout_seconds",
             "price_input_per_mtok",
             "price_output_per_mtok",
+            "requests_per_minute",
+            "tokens_per_minute",
             "default_params",
             "created_at",
         ]
@@ -44,6 +46,12 @@ class EndpointCreateSerializer(serializers.Serializer):
         max_digits=10, decimal_places=4, required=False, allow_null=True, min_value=0
     )
     default_params = serializers.DictField(required=False)
+    requests_per_minute = serializers.IntegerField(
+        min_value=1, max_value=1_000_000, required=False, allow_null=True
+    )
+    tokens_per_minute = serializers.IntegerField(
+        min_value=1, max_value=1_000_000_000, required=False, allow_null=True
+    )
 
 
 class ScaffoldSerializer(serializers.ModelSerializer):

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from coding.services import ServiceError
 
@@ -25,7 +26,7 @@ from .cells import finish_run_if_done, is_secret_name
 from .models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold, Transcript
 from .providers.retry import RetryPolicy
 from .runcard import code_version, package_versions
-from .selectors import prompt_list_current
+from .selectors import prompt_list_current, run_error_groups
 from .ssrf import validate_base_url
 from .tasks import QUEUE, run_dispatch
 
@@ -67,6 +68,8 @@ def endpoint_create(
     price_input_per_mtok: Decimal | None = None,
     price_output_per_mtok: Decimal | None = None,
     default_params: dict[str, Any] | None = None,
+    requests_per_minute: int | None = None,
+    tokens_per_minute: int | None = None,
 ) -> ModelEndpoint:
     """Register a model endpoint. The key stays in the environment; only its NAME is saved."""
     name, model, base_url = name.strip(), model.strip(), base_url.strip()
@@ -84,6 +87,10 @@ def endpoint_create(
         raise ServiceError("Concurrency must be between 1 and 256.")
     if not 0.1 <= timeout_seconds <= 3600:
         raise ServiceError("The timeout must be between 0.1 and 3600 seconds.")
+    if requests_per_minute is not None and not 0 <= requests_per_minute <= 1_000_000:
+        raise ServiceError("Requests per minute must be between 1 and 1,000,000.")
+    if tokens_per_minute is not None and not 0 <= tokens_per_minute <= 1_000_000_000:
+        raise ServiceError("Tokens per minute must be between 1 and 1,000,000,000.")
     params = dict(default_params or {})
     params["extra"] = _check_extra(params.get("extra"), "Default extra parameters")
     for key in params:
@@ -113,6 +120,8 @@ def endpoint_create(
                 price_input_per_mtok=price_input_per_mtok,
                 price_output_per_mtok=price_output_per_mtok,
                 default_params=params,
+                requests_per_minute=requests_per_minute or None,
+                tokens_per_minute=tokens_per_minute or None,
             )
     except IntegrityError:
         raise ServiceError(f"You already have an endpoint called {name!r}.")
@@ -297,13 +306,26 @@ def _enqueue_on_commit(run: GenerationRun) -> None:
     transaction.on_commit(lambda: run_dispatch.apply_async((run_id,), queue=QUEUE))
 
 
+MAX_HISTORY = 100
+
+
+def _history_add(run_id: int, event: str, **details: Any) -> None:
+    """Append an event to the run's history (inside the caller's transaction)."""
+    run = GenerationRun.objects.select_for_update().only("history").get(pk=run_id)
+    entry = {"at": timezone.now().isoformat(), "event": event, **details}
+    run.history = [*run.history, entry][-MAX_HISTORY:]
+    run.save(update_fields=["history"])
+
+
 def run_cancel(*, run: GenerationRun, by) -> GenerationRun:
     """Stop claiming new cells. Calls already in flight finish and are kept."""
-    updated = GenerationRun.objects.filter(pk=run.pk, status=GenerationRun.Status.RUNNING).update(
-        status=GenerationRun.Status.CANCELLED
-    )
-    if not updated:
-        raise ServiceError("Only a running run can be cancelled.")
+    with transaction.atomic():
+        updated = GenerationRun.objects.filter(
+            pk=run.pk, status=GenerationRun.Status.RUNNING
+        ).update(status=GenerationRun.Status.CANCELLED)
+        if not updated:
+            raise ServiceError("Only a running run can be cancelled.")
+        _history_add(run.pk, "cancelled", by=getattr(by, "username", ""))
     run.refresh_from_db()
     return run
 
@@ -319,14 +341,17 @@ def run_resume(*, run: GenerationRun, by) -> int:
         GenerationRun.objects.filter(pk=run.pk).exclude(status=GenerationRun.Status.RUNNING).update(
             status=GenerationRun.Status.RUNNING, finished_at=None
         )
+        _history_add(run.pk, "resumed", by=getattr(by, "username", ""), cells=unfinished)
         _enqueue_on_commit(run)
     run.refresh_from_db()
     return unfinished
 
 
 def run_retry_failed(*, run: GenerationRun, by) -> int:
-    """Give failed cells a fresh set of attempts (their attempt log is kept)."""
+    """Give failed cells a fresh set of attempts. Their failures stay visible: each cell's
+    attempt log keeps them, and the run's history records what was retried and why."""
     with transaction.atomic():
+        failures = run_error_groups(run=run, state=Transcript.State.FAILED, limit=20)
         reset = Transcript.objects.filter(run=run, state=Transcript.State.FAILED).update(
             state=Transcript.State.PENDING,
             attempts=0,
@@ -338,6 +363,9 @@ def run_retry_failed(*, run: GenerationRun, by) -> int:
             raise ServiceError("No failed cells to retry.")
         GenerationRun.objects.filter(pk=run.pk).update(
             status=GenerationRun.Status.RUNNING, finished_at=None
+        )
+        _history_add(
+            run.pk, "retried", by=getattr(by, "username", ""), cells=reset, failures=failures
         )
         _enqueue_on_commit(run)
     run.refresh_from_db()

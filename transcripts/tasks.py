@@ -7,7 +7,9 @@ any transaction, stores the result, and repeats. It sleeps through short waits a
 re-enqueues itself for long ones (retry backoff, a lease held elsewhere) and after
 ``SLOT_SECONDS``, so no task runs long. Duplicate slots (resume, acks_late redelivery
 after a crash) only compete for claims; they never call a cell twice at once.
-In eager mode (no broker) each slot runs inline until its endpoint is done.
+In eager mode (no broker) each slot runs inline until its endpoint is done. When the
+worker is asked to stop (Ctrl-C on ``make run``), a slot re-enqueues itself after its
+current cell instead of holding the shutdown up for a minute.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import time
 
 from celery import shared_task
+from celery.worker import state as worker_state
 from django.db.models import Count
 
 from alignweb.celery import app
@@ -34,6 +37,14 @@ def _eager() -> bool:
     return bool(app.conf.task_always_eager)
 
 
+def _worker_stopping() -> bool:
+    # Celery sets these (0 is a valid value) when a warm or cold shutdown begins.
+    return any(
+        flag is not None and flag is not False
+        for flag in (worker_state.should_stop, worker_state.should_terminate)
+    )
+
+
 @shared_task(name="transcripts.generation_slot", ignore_result=True)
 def generation_slot(run_id: int, endpoint_id: int) -> None:
     if _eager():
@@ -44,7 +55,7 @@ def generation_slot(run_id: int, endpoint_id: int) -> None:
         wait = slot_step(run_id=run_id, endpoint_id=endpoint_id)
         if wait is None:
             return
-        if wait > INLINE_WAIT or time.monotonic() + wait > deadline:
+        if wait > INLINE_WAIT or time.monotonic() + wait > deadline or _worker_stopping():
             generation_slot.apply_async((run_id, endpoint_id), countdown=wait, queue=QUEUE)
             return
         if wait:
@@ -71,3 +82,11 @@ def run_dispatch(run_id: int) -> int:
                 generation_slot.apply_async((run_id, endpoint_id), queue=QUEUE)
                 sent += 1
     return sent
+
+
+@shared_task(name="transcripts.endpoint_check", ignore_result=True)
+def endpoint_check(endpoint_id: int) -> None:
+    """ "Test connection": one tiny request from a worker, where the API keys live."""
+    from .endpoints import endpoint_check_perform
+
+    endpoint_check_perform(endpoint_id=endpoint_id)

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import views, views_endpoints
 
 app_name = "transcripts"
 
 urlpatterns = [
     path("", views.run_list, name="run-list"),
     path("runs/new/", views.run_create, name="run-create"),
+    path("runs/new/estimate/", views.run_estimate_preview, name="run-estimate"),
     path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
     path("runs/<int:run_id>/progress/", views.run_progress, name="run-progress"),
     path("runs/<int:run_id>/cancel/", views.run_cancel, name="run-cancel"),
@@ -23,5 +24,15 @@ urlpatterns = [
     ),
     path("endpoints/", views.endpoint_list, name="endpoint-list"),
     path("endpoints/new/", views.endpoint_create, name="endpoint-create"),
+    path("endpoints/<int:endpoint_id>/", views_endpoints.endpoint_detail, name="endpoint-detail"),
+    path("endpoints/<int:endpoint_id>/edit/", views_endpoints.endpoint_edit, name="endpoint-edit"),
+    path(
+        "endpoints/<int:endpoint_id>/check/", views_endpoints.endpoint_check, name="endpoint-check"
+    ),
+    path(
+        "endpoints/<int:endpoint_id>/check/status/",
+        views_endpoints.endpoint_check_status,
+        name="endpoint-check-status",
+    ),
     path("library/", views.library, name="library"),
 ]

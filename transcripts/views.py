@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -17,14 +18,38 @@ from coding.services import ServiceError
 
 from . import selectors, services
 from .door import require_unsealed, run_page_door, sealed_run_ids
+from .estimates import run_estimate
 from .forms import EndpointForm, RunForm, StudyFromRunForm
 from .models import GenerationRun
 from .permissions import access_run, require_generation_user
 from .runcard import build_run_card, run_card_markdown
 
 
-def _progress_context(run: GenerationRun) -> dict:
-    return {"run": run, "progress": selectors.run_progress(run=run)}
+def _progress_context(run: GenerationRun, user) -> dict:
+    return {
+        "run": run,
+        "progress": selectors.run_progress(run=run),
+        # Neutral by design: coders see the study name, and a run's name may name models.
+        "study_form": StudyFromRunForm(initial={"name": services.default_study_name()}),
+        "study_url": _study_url(run, user),
+    }
+
+
+def _estimate(form: RunForm):
+    """The preview of what the form would start, from whatever of it is valid so far."""
+    data = form.cleaned_data if form.is_bound else {}
+    endpoints, scaffolds = data.get("endpoints"), data.get("scaffolds")
+    prompt_set = data.get("prompt_set")
+    if not endpoints or not scaffolds or prompt_set is None:
+        return None
+    prompts = selectors.prompt_list_current(prompt_set)[: data.get("max_prompts") or None]
+    return run_estimate(
+        endpoints=endpoints,
+        scaffolds=scaffolds,
+        prompts=prompts,
+        replicates=data.get("replicates") or 1,
+        max_tokens=data.get("max_tokens"),
+    )
 
 
 @login_required
@@ -35,10 +60,17 @@ def run_list(request: HttpRequest) -> HttpResponse:
     sealed = sealed_run_ids(request.user, runs)
     for run in runs:
         run.sealed = run.pk in sealed  # name and grid masked: condition data of a study
+        run.outcome = selectors.run_outcome(
+            status=run.status, total=run.total, succeeded=run.succeeded, failed=run.failed
+        )
     return render(
         request,
         "transcripts/run_list.html",
-        {"runs": runs, "endpoints": selectors.endpoint_list(user=request.user)},
+        {
+            "runs": runs,
+            "endpoints": selectors.endpoint_list(user=request.user),
+            "fake_port": settings.FAKE_MODEL_PORT,
+        },
     )
 
 
@@ -46,8 +78,17 @@ def run_list(request: HttpRequest) -> HttpResponse:
 def run_create(request: HttpRequest) -> HttpResponse:
     require_generation_user(request.user)
     form = RunForm(request.POST or None, user=request.user)
+    estimate = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        estimate = _estimate(form)
+        if estimate is not None and estimate.needs_confirmation and not data.get("confirm"):
+            form.add_error(
+                None,
+                "Please confirm: " + " and ".join(estimate.confirm_reasons) + ". "
+                "Tick the box under the estimate to start it.",
+            )
+            return render(request, "transcripts/run_form.html", _form_context(form, estimate))
         try:
             run = services.run_create(
                 by=request.user,
@@ -64,12 +105,33 @@ def run_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Run started with {run.transcripts.count()} cells.")
             return redirect("transcripts:run-detail", run_id=run.pk)
-    context = {
+    elif form.is_bound:
+        form.is_valid()
+        estimate = _estimate(form)
+    return render(request, "transcripts/run_form.html", _form_context(form, estimate))
+
+
+def _form_context(form: RunForm, estimate) -> dict:
+    return {
         "form": form,
+        "estimate": estimate,
         "has_endpoints": form.fields["endpoints"].queryset.exists(),
         "inline": bool(celery_app.conf.task_always_eager),
     }
-    return render(request, "transcripts/run_form.html", context)
+
+
+@login_required
+@require_POST
+def run_estimate_preview(request: HttpRequest) -> HttpResponse:
+    """htmx: the cells / tokens / cost preview of the new-run form as it is filled in."""
+    require_generation_user(request.user)
+    form = RunForm(request.POST, user=request.user)
+    form.is_valid()  # the preview uses whatever parts are valid; errors show on submit
+    return render(
+        request,
+        "transcripts/_partials/run_estimate.html",
+        {"estimate": _estimate(form), "form": form},
+    )
 
 
 @login_required
@@ -78,11 +140,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access_run(request.user, run_id)
     if refused := run_page_door(request, run, "run page"):
         return refused
-    context = _progress_context(run) | {
-        "study_form": StudyFromRunForm(initial={"name": services.default_study_name()}),
+    context = _progress_context(run, request.user) | {
         "endpoints": run.endpoints.order_by("name"),
         "scaffolds": run.scaffolds.order_by("code"),
-        "study_url": _study_url(run, request.user),
     }
     return render(request, "transcripts/run_detail.html", context)
 
@@ -94,11 +154,9 @@ def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
     run = access_run(request.user, run_id)
     if refused := run_page_door(request, run, "progress"):
         return refused
-    context = _progress_context(run) | {
-        "study_form": StudyFromRunForm(initial={"name": services.default_study_name()}),
-        "study_url": _study_url(run, request.user),
-    }
-    return render(request, "transcripts/_partials/run_progress.html", context)
+    return render(
+        request, "transcripts/_partials/run_progress.html", _progress_context(run, request.user)
+    )
 
 
 def _study_url(run: GenerationRun, user=None) -> str | None:
@@ -241,7 +299,10 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "transcripts/endpoint_list.html",
-        {"endpoints": selectors.endpoint_list(user=request.user)},
+        {
+            "endpoints": selectors.endpoint_list(user=request.user),
+            "fake_port": settings.FAKE_MODEL_PORT,
+        },
     )
 
 
@@ -257,7 +318,11 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Endpoint “{endpoint.name}” saved.")
             return redirect("transcripts:endpoint-list")
-    return render(request, "transcripts/endpoint_form.html", {"form": form})
+    return render(
+        request,
+        "transcripts/endpoint_form.html",
+        {"form": form, "fake_port": settings.FAKE_MODEL_PORT},
+    )
 
 
 @login_required

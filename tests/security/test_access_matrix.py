@@ -298,6 +298,17 @@ EXPECTED: dict[str, Row] = {
         only(**GENERATORS), post=only(**GENERATORS), body=lambda w, p: {"name": ""}
     ),  # invalid form (a valid one would resolve the host name)
     "transcripts:library": Row(only(**GENERATORS)),
+    # The new-run form's cells/tokens/cost preview (an htmx partial; reads only).
+    "transcripts:run-estimate": Row(
+        post_only(), post=only(**GENERATORS), body=lambda w, p: {"name": ""}
+    ),
+    # The endpoint belongs to the lead: nobody else learns it exists.
+    "transcripts:endpoint-detail": Row(only(**LEAD)),
+    "transcripts:endpoint-edit": Row(
+        post_only(), post=only(**LEAD), body=lambda w, p: {"max_concurrency": ""}
+    ),  # invalid form: shown again with the error
+    "transcripts:endpoint-check": Row(post_only(), post=only(lead=302)),
+    "transcripts:endpoint-check-status": Row(only(**LEAD)),
 }
 
 # Served to anyone: the OpenAPI document describes routes, not data (asserted below).

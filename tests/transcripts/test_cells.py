@@ -6,10 +6,11 @@ import socket
 from collections import Counter
 from datetime import timedelta
 
+from django.db.models import Sum
 from django.utils import timezone
 
 from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prompt_set
-from transcripts import services
+from transcripts import breaker, services
 from transcripts.cells import Claim, cell_call, cell_record
 from transcripts.claims import cell_claim, cell_claim_next, cell_process
 from transcripts.models import GenerationRun, Transcript
@@ -236,18 +237,27 @@ def test_bad_endpoints_fail_clearly_and_do_not_block_others(
     assert run.status == GenerationRun.Status.FINISHED
     states = Counter(run.transcripts.values_list("endpoint__name", "state"))
     assert states[(good.name, State.SUCCEEDED)] == 4
-    errors = {t.endpoint.name: t.last_error for t in run.transcripts.filter(state=State.FAILED)}
-    assert "Connection error" in errors["refused"] and "gave up after 2" in errors["refused"]
+    for endpoint in bad:
+        assert states[(endpoint.name, State.FAILED)] == 4, states
+    # One message per bad endpoint (not four slightly different ones), saying what to fix.
+    errors = {}
+    for t in run.transcripts.filter(state=State.FAILED).select_related("endpoint"):
+        errors.setdefault(t.endpoint.name, set()).add(t.last_error)
+    assert all(len(messages) == 1 for messages in errors.values()), errors
+    errors = {name: messages.pop() for name, messages in errors.items()}
+    assert "is unreachable: Connection error" in errors["refused"]
     assert "Not found (404)" in errors[bad[1].name] and "gpt-nope" in errors[bad[1].name]
     assert "Authentication failed (401)" in errors["wrong key"]
     assert "UNSET_KEY is not set" in errors["unset key"]
+    assert all("Retry failed" in message for message in errors.values())
     assert "sk-wrong-0002" not in str(errors)
-    # Final errors are not retried: one attempt each.
-    assert set(
-        run.transcripts.filter(endpoint__name__in=["wrong key", bad[1].name]).values_list(
-            "attempts", flat=True
-        )
-    ) == {1}
+    calls = dict(
+        run.transcripts.values_list("endpoint__name").annotate(n=Sum("attempts")).order_by()
+    )
+    # A rejected key or unknown model is called once, not once per cell; a refused
+    # connection three times (a blip is not an outage), then its other cells stop.
+    assert calls["wrong key"] == calls[bad[1].name] == calls["unset key"] == 1
+    assert calls["refused"] == breaker.CONNECT_ATTEMPTS
 
 
 def test_the_model_is_called_outside_any_transaction(

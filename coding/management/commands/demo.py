@@ -9,7 +9,9 @@
 3. "Demo: benchmark audit" (when the audit app provides it): benchmark descriptions
    dual-coded and reconciled, for the audit matrix.
 
-Refuses to run with DEBUG off: demo credentials must never reach a production database.
+Refuses to run with DEBUG off, except in the local stack of ``make run`` (LOCAL_MODE):
+demo credentials must never reach a production database. Every run also points the demo
+endpoints at the offline model server of ``make run`` (FAKE_MODEL_PORT).
 """
 
 from __future__ import annotations
@@ -37,16 +39,38 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--password", help="Password for all demo users (default: random).")
         parser.add_argument("--prompts", type=int, default=15, help="Prompts in the stress test.")
+        parser.add_argument(
+            "--users-only",
+            action="store_true",
+            help="Only the demo users and their demo endpoints (no studies).",
+        )
 
     @override_settings(AGREEMENT_SNAPSHOT_ON_SUBMIT=False)
     def handle(self, *args, **options) -> None:
-        if not settings.DEBUG:
-            raise CommandError("The demo command only runs with DEBUG on (demo credentials).")
-        if Study.objects.filter(name=STRESS).exists():
-            self.stdout.write("Demo data already present; nothing to do.")
+        if not settings.DEBUG and not settings.LOCAL_MODE:
+            raise CommandError(
+                "The demo command only runs with DEBUG on or in the local stack of "
+                "`make run` (demo credentials)."
+            )
+        lead = get_user_model().objects.filter(username="lead").first()
+        if lead is not None and (
+            options["users_only"] or Study.objects.filter(name=STRESS).exists()
+        ):
+            self._endpoints()
+            self.stdout.write(
+                "Demo data already present; demo endpoints point at port "
+                f"{settings.FAKE_MODEL_PORT}."
+            )
             return
         password = options["password"] or secrets.token_urlsafe(9)
         users = self._users(password)
+        if options["users_only"]:
+            self._endpoints()
+            self.stdout.write(
+                "Demo users: lead, coder1, coder2, adjudicator, operator (runs generation); "
+                "password (shown once): " + password
+            )
+            return
         self.stdout.write("Generating transcripts with the offline fake model server ...")
         stress = self._stress_study(users, options["prompts"])
         self.stdout.write(self.style.SUCCESS(f"{stress.name}: coded, reconciled, unblinded."))
@@ -56,10 +80,19 @@ class Command(BaseCommand):
         if audit is not None:
             self.stdout.write(self.style.SUCCESS(f"{audit.name}: benchmarks coded and reconciled."))
         self._snapshots(stress, hands_on, audit)
+        self._endpoints()
         self.stdout.write(
             "Demo users: lead, coder1, coder2, adjudicator, operator (runs generation); "
             "password (shown once): " + password
         )
+
+    def _endpoints(self) -> None:
+        """The three demo endpoints for each demo user who may generate (the lead and the
+        operator), pointing at the offline model server of ``make run``."""
+        from transcripts.demo import demo_endpoints
+
+        for user in get_user_model().objects.filter(username__in=["lead", "operator"]):
+            demo_endpoints(lead=user)
 
     def _snapshots(self, *studies: Study | None) -> None:
         """One agreement snapshot per study (per-submission refreshes were off)."""
