@@ -145,8 +145,8 @@ def _take(cell: Transcript, endpoint: ModelEndpoint, now: datetime) -> Claim | f
 
 
 def _locked_endpoints():
-    # The rate-limit state comes along in the same query (it is read under this lock).
-    return ModelEndpoint.objects.select_for_update(of=("self",)).select_related("limiter")
+    # The rate-limit state is read afresh under this lock (limits.acquire), not joined here.
+    return ModelEndpoint.objects.select_for_update(of=("self",))
 
 
 def _cells():

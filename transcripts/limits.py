@@ -65,10 +65,10 @@ def acquire(*, endpoint: ModelEndpoint, now: datetime, tokens: int) -> float:
     """Take one request and ``tokens`` from the endpoint's budget: 0.0 when granted, else
     the seconds to wait. Call with the endpoint row locked (the claim transaction)."""
     rpm, tpm = endpoint.requests_per_minute, endpoint.tokens_per_minute
-    try:
-        state = endpoint.limiter  # loaded with the locked endpoint row (claims.py)
-    except EndpointLimiter.DoesNotExist:
-        state = None
+    # Read afresh, never from a join made with the lock: under READ COMMITTED a claimer that
+    # waited for the endpoint's lock would otherwise see the bucket as it was before the
+    # previous holder spent from it, and spend the same budget again.
+    state = EndpointLimiter.objects.filter(pk=endpoint.pk).first()
     if state is not None and state.paused_until and state.paused_until > now:
         return (state.paused_until - now).total_seconds()
     if not rpm and not tpm:
