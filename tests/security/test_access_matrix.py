@@ -204,6 +204,7 @@ EXPECTED: dict[str, Row] = {
     "coding:export-provenance": Row(only(**LEAD)),
     # --- audit -----------------------------------------------------------------------------
     "audit:agreement": Row(only(**LEAD)),
+    "audit:agreement-status": Row(only(**LEAD)),
     "audit:agreement-json": Row(only(**LEAD)),
     "audit:agreement-csv": Row(only(**LEAD)),
     "audit:index": Row(only(**CREATORS)),

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework.test import APIClient
 
+from audit.tasks import agreement_snapshot
 from coding import exports
 from coding.models import Assignment, Item, Membership, Reconciliation, Rubric, Study
 from coding.services import (
@@ -136,6 +137,7 @@ def hostile(personas):
     study_lock(study=study, by=p.lead)
     study_unblind(study=study, by=p.lead, reason=INJECTIONS[3])
     study.refresh_from_db()
+    agreement_snapshot(study.pk, by_id=p.lead.pk)  # the worker: requests never compute it
     return study
 
 
