@@ -337,3 +337,4 @@ class ScrubRule(models.Model):
 
 
 from .models_people import Invite, MemberRemoval  # noqa: E402, F401 - registered with the app
+from .models_tally import Disagreement, StudyTally  # noqa: E402, F401 - registered with the app

@@ -16,6 +16,7 @@ from coding.rubric_cache import rubric_dimensions
 from .errors import Conflict, ServiceError
 from .events import event_record
 from .reconciliation import auto_agree_completed_item
+from .tallies import tally_add
 
 MAX_RATIONALE = 5000
 Values = dict[str, dict[str, Any]]  # {"D1": {"value": 2, "rationale": "..."}}
@@ -141,7 +142,7 @@ def score_submit(
                 scores_sha256=digest,
             )
             _write_scores(assignment, cleaned)
-            _auto_agree_if_complete(item)
+            _auto_agree_if_complete(item, assignment.coder_id)
             event_record(
                 verb="submit",
                 actor=by,
@@ -168,8 +169,9 @@ def score_submit(
     return assignment
 
 
-def _auto_agree_if_complete(item: Item) -> None:
-    """Record "agreed" decisions once the item's last open assignment is submitted.
+def _auto_agree_if_complete(item: Item, coder_id: int) -> None:
+    """Record "agreed" decisions (and the disagreements) once the item's last open
+    assignment is submitted, and count the submission.
 
     The item row is locked first, so of two coders submitting an item's last two
     assignments at the same moment the second waits for the first to commit and then
@@ -178,8 +180,14 @@ def _auto_agree_if_complete(item: Item) -> None:
     """
     list(Item.objects.select_for_update().filter(pk=item.pk).values_list("pk"))
     statuses = list(Assignment.objects.filter(item_id=item.pk).values_list("status", flat=True))
+    completed = agreed = 0
     if Assignment.Status.OPEN not in statuses:
-        auto_agree_completed_item(item, len(statuses))
+        completed = 1
+        agreed = auto_agree_completed_item(item, len(statuses))
+    # The lead pages' counters (coding.models_tally), on this coder's own row.
+    tally_add(
+        study_id=item.study_id, user_id=coder_id, submitted=1, completed=completed, agreed=agreed
+    )
 
 
 def _after_submit(study_id: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -13,6 +14,7 @@ from coding.models import Assignment, ConditionKey, Item, Membership, Rubric, St
 from .door import condition_data_open
 from .errors import Conflict, ServiceError
 from .events import event_record
+from .tallies import tally_add
 
 Role = Membership.Role
 
@@ -116,10 +118,13 @@ def assignments_extend(*, study: Study, by=None) -> int:
     placements = assign(
         _condition_labels(study), coders, study.coders_per_item, study.seed, existing
     )
-    Assignment.objects.bulk_create(
-        [Assignment(item_id=p.item, coder_id=p.coder, position=p.position) for p in placements],
-        batch_size=1000,
-    )
+    with transaction.atomic():
+        Assignment.objects.bulk_create(
+            [Assignment(item_id=p.item, coder_id=p.coder, position=p.position) for p in placements],
+            batch_size=1000,
+        )
+        for coder_id, n in Counter(p.coder for p in placements).items():
+            tally_add(study_id=study.pk, user_id=coder_id, assigned=n)
     if placements:
         event_record(
             verb="assign",
