@@ -13,23 +13,35 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-TALLY_FIELDS = ("assigned", "submitted", "completed", "agreed", "discussion", "adjudicated")
+TALLY_FIELDS = (
+    "items",
+    "redactions",
+    "assigned",
+    "submitted",
+    "completed",
+    "agreed",
+    "discussion",
+    "adjudicated",
+)
 
 
 class StudyTally(models.Model):
     """One study's counters, sharded by user so concurrent writers update different rows.
 
-    A coder's row holds their own assignments (``assigned``, ``submitted``; their progress)
-    and what their submits caused (items completed, cells auto-agreed); a reconciler's row
-    the decisions they recorded (a replaced decision is taken off the replacer's row, so
-    one row may go negative: only the study's sum has a meaning). The row without a user
-    takes writes made by no one (auto-agree run by the system). Totals are the sums.
+    An importer's row holds the items they imported and their redactions; a coder's row
+    their own assignments (``assigned``, ``submitted``: their progress) and what their
+    submits caused (items completed, cells auto-agreed); a reconciler's row the decisions
+    they recorded (a replaced decision is taken off the replacer's row, so one row may go
+    negative: only the study's sum has a meaning). The row without a user takes writes
+    made by no one (auto-agree, re-scrubbing). Totals are the sums.
     """
 
     study = models.ForeignKey("coding.Study", on_delete=models.CASCADE, related_name="tallies")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    items = models.IntegerField(default=0, help_text="Items imported.")
+    redactions = models.IntegerField(default=0, help_text="Redactions made in them.")
     assigned = models.IntegerField(default=0)
     submitted = models.IntegerField(default=0)
     completed = models.IntegerField(

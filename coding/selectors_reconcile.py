@@ -313,9 +313,9 @@ def reconcile_summary(*, study: Study) -> dict[str, int]:
     """Counts for the queue header and the lock page, from the study's counters."""
     from .selectors import study_totals
 
-    n_items = Item.objects.filter(study=study).count()
-    n_dims = Dimension.objects.filter(rubric_id=study.rubric_id).count()
     totals = study_totals(study=study)
+    n_items = totals["items"]
+    n_dims = Dimension.objects.filter(rubric_id=study.rubric_id).count()
     decided = totals["agreed"] + totals["discussion"] + totals["adjudicated"]
     return {
         "items": n_items,

@@ -8,7 +8,7 @@ the data (a migration did it for existing studies; bulk loaders call it).
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import Count, F, Max, Min, Q, Sum
 
 from coding.models import (
     Assignment,
@@ -91,9 +91,12 @@ def tally_rebuild(*, study: Study) -> None:
             .annotate(n=Count("pk"))
             .values_list("method", "n")
         )
+        items = Item.objects.filter(study=study).aggregate(n=Count("pk"), r=Sum("redaction_count"))
         rows[None] = StudyTally(
             study=study,
             user_id=None,
+            items=items["n"],
+            redactions=items["r"] or 0,
             completed=complete.count(),
             **{method_field(m): n for m, n in by_method.items()},
         )
