@@ -11,17 +11,15 @@ from coding.models import Assignment, Disagreement, Membership, Reconciliation, 
 from coding.selectors import study_progress, study_summary, study_totals
 from coding.selectors_reconcile import parse_cursor, reconcile_queue, reconcile_queue_page
 from coding.services import (
-    items_import,
     reconciliation_auto_agree,
     reconciliation_decide,
     score_submit,
-    study_open,
     tally_rebuild,
 )
 from coding.services.members import member_remove
-from tests.coding.conftest import full_values, make_records
+from tests.coding.conftest import full_values
+from tests.coding.test_members import three_coders  # noqa: F401 - the fixture
 from tests.coding.test_reconciliation import DISAGREE, code_everything, dim
-from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,23 +111,9 @@ def test_auto_agree_and_decisions_keep_the_method_counts(open_study):
     assert_counts_match_data(p.study)
 
 
-@pytest.fixture
-def three_coders(personas):
-    p = personas
-    extra = []
-    for name in ("coder_c", "coder_d"):
-        user = UserFactory(username=name)
-        MembershipFactory(study=p.study, user=user, role=Membership.Role.CODER)
-        extra.append(user)
-    items_import(study=p.study, records=make_records(18), by=p.lead)
-    study_open(study=p.study, by=p.lead)
-    p.study.refresh_from_db()
-    return p, extra[0], extra[1]
-
-
 @pytest.mark.parametrize("replace", [False, True])
-def test_removing_or_replacing_a_coder_moves_their_counts(three_coders, replace):
-    p, coder_c, coder_d = three_coders
+def test_removing_or_replacing_a_coder_moves_their_counts(request, replace):
+    p, coder_c, coder_d = request.getfixturevalue("three_coders")
     for a in Assignment.objects.filter(item__study=p.study, coder=coder_c)[:2]:
         _submit(a)
     before = study_totals(study=p.study)
