@@ -24,6 +24,11 @@ WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 DEFAULT_N = 8
 
 
+def _runs(words: list[str], length: int):
+    """Every run of ``length`` consecutive words, as tuples (built in C by zip)."""
+    return zip(*(words[t:] for t in range(length)), strict=False)
+
+
 class EchoIndex:
     """The set of ``n``-word runs of the hidden texts; ``spans`` finds them in a text."""
 
@@ -33,15 +38,11 @@ class EchoIndex:
         self.k = n - self.stride + 1
         self.grams: set[tuple[str, ...]] = set()
         self.probes: set[tuple[str, ...]] = set()
-        k = self.k
         for text in hidden_texts:
             words = WORD.findall(fold(text or ""))
-            if len(words) < n:
-                continue
-            for i in range(len(words) - n + 1):
-                self.grams.add(tuple(words[i : i + n]))
-            for i in range(len(words) - k + 1):
-                self.probes.add(tuple(words[i : i + k]))
+            if len(words) >= n:
+                self.grams.update(_runs(words, n))
+                self.probes.update(_runs(words, self.k))
 
     def __bool__(self) -> bool:
         return bool(self.grams)
@@ -49,6 +50,11 @@ class EchoIndex:
     def _starts(self, words: list[str]) -> list[int]:
         """Sorted indexes of the words that start an echoed ``n``-word run."""
         n, k, stride = self.n, self.k, self.stride
+        # The k-word run at every stride-th word, built in C: zip(words[0::s], words[1::s],
+        # ...) yields (words[j], ..., words[j + k - 1]) for j = 0, s, 2s, ...
+        probed = zip(*(words[t::stride] for t in range(k)), strict=False)
+        if self.probes.isdisjoint(probed):
+            return []  # the common case: no k words in a row from a hidden text
         grams, probes = self.grams, self.probes
         last = len(words) - n  # the last possible start
         starts: list[int] = []
@@ -56,8 +62,8 @@ class EchoIndex:
             if tuple(words[j : j + k]) not in probes:
                 continue
             for i in range(max(0, j - n + k), min(j, last) + 1):
-                if tuple(words[i : i + n]) in grams and (not starts or i > starts[-1]):
-                    starts.append(i)
+                if tuple(words[i : i + n]) in grams:
+                    starts.append(i)  # probes ascend, so do their candidates
         return starts
 
     def spans(self, folded: str) -> list[tuple[int, int]]:
