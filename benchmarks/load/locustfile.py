@@ -13,6 +13,11 @@ A coder's loop per item is what a browser does: fetch the item page, autosave a 
 draft, submit all eight scores with rationales; the submit answers with a redirect to
 the coder's next item (or to the queue when none is left), which is the next fetch.
 ``/next/`` is asked once, for the first item.
+
+``ApiCoderUser`` (``run_load.py --mode api``) is Label Studio's scenario through the REST
+API instead: token authentication (tokens in ``LOAD_DIR/tokens.json``), closed loop,
+per item ``GET .../my-assignments/next/`` -> ``GET .../my-assignments/<code>/`` ->
+``POST .../submit/`` with all eight scores and rationales as JSON.
 Coders stop starting new items once ``LOAD_DIR/stop`` exists, so the controller can
 drain in-flight requests before it stops locust: every confirmed submit gets logged.
 """
@@ -268,6 +273,67 @@ class CoderUser(_LoginMixin, FastHttpUser):
                 resp.failure(f"submit {resp.status_code} {location!r}")
                 return
             self.next_url = "" if self.done else location
+        LOGS.submit({"t": time.time(), "item": code, "coder": self.username, "values": values})
+
+
+class ApiCoderUser(FastHttpUser):
+    """One API client: token auth, then next -> item -> submit, as fast as answered."""
+
+    wait_time = constant_pacing(PACE) if PACE > 0 else constant(0)
+    connection_timeout = 30.0
+    network_timeout = 60.0
+
+    def on_start(self) -> None:
+        self.index = _claim_index("coder")
+        self.done = self.index >= N_CODERS
+        if self.done:
+            return
+        self.username = f"{CODER_PREFIX}{self.index:03d}"
+        tokens = json.loads((LOAD_DIR / "tokens.json").read_text())
+        self.headers = {"Authorization": f"Token {tokens[self.username]}"}
+        self.ready = False
+        LOGS.login(self.username)  # no password to hash: ready at once
+        _claim_index("logged-in")
+
+    @task
+    def code_one_item(self) -> None:
+        if self.done or _stopping():
+            time.sleep(1.0)
+            return
+        if not self.ready:
+            _wait_for_logins()
+            self.ready = True
+        base = f"/api/v1/studies/{STUDY_ID}/my-assignments/"
+        with self.client.get(
+            base + "next/", name="next", headers=self.headers, catch_response=True
+        ) as resp:
+            if resp.status_code == 204:
+                self.done = True  # everything coded: not an error
+                resp.success()
+                return
+            body = resp.json() if resp.status_code == 200 else {}
+            code = body.get("item", "")
+            if not code:
+                resp.failure(f"next: {resp.status_code}")
+                return
+        with self.client.get(
+            f"{base}{code}/", name="item", headers=self.headers, catch_response=True
+        ) as resp:
+            item = resp.json() if resp.status_code == 200 else {}
+            if "version" not in item or not item.get("item", {}).get("content"):
+                resp.failure(f"item: {resp.status_code}")
+                return
+        values = values_for(self.username, code)
+        with self.client.post(
+            f"{base}{code}/submit/",
+            json={"version": item["version"], "scores": values},
+            name="submit",
+            headers=self.headers,
+            catch_response=True,
+        ) as resp:
+            if resp.status_code != 200:
+                resp.failure(f"submit {resp.status_code}")
+                return
         LOGS.submit({"t": time.time(), "item": code, "coder": self.username, "values": values})
 
 
