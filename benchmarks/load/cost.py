@@ -118,7 +118,7 @@ def measure(args: argparse.Namespace) -> int:
         capture = CaptureQueriesContext(connection) if name == args.queries else nullcontext()
         py0, pg0, w0 = time.process_time(), backend.cpu_times(), time.perf_counter()
         with connection.execute_wrapper(record), capture as captured:
-            if name == args.profile:
+            if name == args.profile and measuring[0]:
                 profiler.enable()
             response = call()
             profiler.disable()
@@ -135,7 +135,14 @@ def measure(args: argparse.Namespace) -> int:
         )
         return response
 
-    timed.reset = rows.clear  # type: ignore[attr-defined]
+    measuring = [False]
+
+    def reset() -> None:
+        """The warm-up is over: forget it (rows and profile)."""
+        rows.clear()
+        measuring[0] = True
+
+    timed.reset = reset  # type: ignore[attr-defined]
     sid = seeded.study_id
     if args.api:
         api_loop(args, users, sid, timed, values_for)
