@@ -20,7 +20,7 @@ from coding.models import Assignment
 
 from . import selectors
 from . import serializers as s
-from .api import CODER, apply_filters, ordering_fields, service_errors
+from .api import CODER, apply_filters, ordering_fields
 from .services import score_autosave, score_submit
 
 QUEUE_ORDERING = {"position": ("position",), "-position": ("-position",)}
@@ -113,13 +113,12 @@ class MyDraftView(APIView):
         assignment = _own_assignment(request, study_id, code)
         data = s.ScoresWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            assignment = score_autosave(
-                assignment=assignment,
-                values=data.validated_data["scores"],
-                expected_version=data.validated_data["version"],
-                by=request.user,
-            )
+        assignment = score_autosave(
+            assignment=assignment,
+            values=data.validated_data["scores"],
+            expected_version=data.validated_data["version"],
+            by=request.user,
+        )
         return Response(_detail(assignment))
 
     @extend_schema(request=s.ScoresWriteSerializer, responses=WRITE_RESPONSES)
@@ -142,13 +141,12 @@ class MySubmitView(APIView):
         assignment = _own_assignment(request, study_id, code)
         data = s.ScoresWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            submitted = score_submit(
-                assignment=assignment,
-                values=data.validated_data["scores"],
-                expected_version=data.validated_data["version"],
-                by=request.user,
-            )
+        submitted = score_submit(
+            assignment=assignment,
+            values=data.validated_data["scores"],
+            expected_version=data.validated_data["version"],
+            by=request.user,
+        )
         submitted.item = assignment.item
         # A 200 means the stored scores hash to what was sent (a first submit or a replay
         # of it), so they are what was sent: no need to read them back.
