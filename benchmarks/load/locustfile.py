@@ -186,6 +186,28 @@ class _LoginMixin:
         return True
 
 
+def _claim_coder(user) -> bool:
+    """Give a coder user its account (index, username); False when all are taken."""
+    user.index = _claim_index("coder")
+    user.done = user.index >= N_CODERS
+    if not user.done:
+        user.username = f"{CODER_PREFIX}{user.index:03d}"
+    return not user.done
+
+
+def _may_code(user) -> bool:
+    """False (after a pause) once the coder is done or the run stops; the first call
+    waits for every coder to be ready, then a random moment (no lock-step herd)."""
+    if user.done or _stopping():
+        time.sleep(1.0)
+        return False
+    if not user.ready:
+        _wait_for_logins()
+        user.ready = True
+        time.sleep(random.uniform(0, PACE or 1.0))
+    return True
+
+
 class CoderUser(_LoginMixin, FastHttpUser):
     """One coder: log in once, then fetch next item, autosave, submit, repeat."""
 
@@ -194,11 +216,8 @@ class CoderUser(_LoginMixin, FastHttpUser):
     network_timeout = 60.0
 
     def on_start(self) -> None:
-        self.index = _claim_index("coder")
-        self.done = self.index >= N_CODERS
-        if self.done:
+        if not _claim_coder(self):
             return
-        self.username = f"{CODER_PREFIX}{self.index:03d}"
         self.ready = False
         self.next_url = ""
         if self._login():
@@ -216,18 +235,10 @@ class CoderUser(_LoginMixin, FastHttpUser):
             return True
         return False
 
-    def _wait_for_everyone(self) -> None:
-        _wait_for_logins()
-        self.ready = True
-        time.sleep(random.uniform(0, PACE or 1.0))  # spread the start: no lock-step herd
-
     @task
     def code_one_item(self) -> None:
-        if self.done or _stopping():
-            time.sleep(1.0)
+        if not _may_code(self):
             return
-        if not self.ready:
-            self._wait_for_everyone()
         prefix = f"/studies/{STUDY_ID}/"
         if not self.next_url:
             with self.client.get(
@@ -279,16 +290,13 @@ class CoderUser(_LoginMixin, FastHttpUser):
 class ApiCoderUser(FastHttpUser):
     """One API client: token auth, then next -> item -> submit, as fast as answered."""
 
-    wait_time = constant_pacing(PACE) if PACE > 0 else constant(0)
-    connection_timeout = 30.0
-    network_timeout = 60.0
+    wait_time = CoderUser.wait_time
+    connection_timeout = CoderUser.connection_timeout
+    network_timeout = CoderUser.network_timeout
 
     def on_start(self) -> None:
-        self.index = _claim_index("coder")
-        self.done = self.index >= N_CODERS
-        if self.done:
+        if not _claim_coder(self):
             return
-        self.username = f"{CODER_PREFIX}{self.index:03d}"
         tokens = json.loads((LOAD_DIR / "tokens.json").read_text())
         self.headers = {"Authorization": f"Token {tokens[self.username]}"}
         self.ready = False
@@ -297,12 +305,8 @@ class ApiCoderUser(FastHttpUser):
 
     @task
     def code_one_item(self) -> None:
-        if self.done or _stopping():
-            time.sleep(1.0)
+        if not _may_code(self):
             return
-        if not self.ready:
-            _wait_for_logins()
-            self.ready = True
         base = f"/api/v1/studies/{STUDY_ID}/my-assignments/"
         with self.client.get(
             base + "next/", name="next", headers=self.headers, catch_response=True
