@@ -44,7 +44,7 @@ load: $(STAMP)
 	$(PY) benchmarks/load/run_load.py
 
 worker: $(STAMP)
-	$(BIN)/celery -A alignweb worker --loglevel=INFO -Q default,generation --concurrency=4
+	$(BIN)/celery -A alignweb worker --loglevel=INFO --concurrency=4
 
 fake-server: $(STAMP)
 	$(PY) manage.py fake_model_server --port $(FAKE_MODEL_PORT)

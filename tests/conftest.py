@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,8 +64,21 @@ def redis_answers(url: str) -> bool:
         return False
 
 
+def run_queue_prefix() -> str:
+    """This test process's Celery queue prefix: its own queues on the shared Redis."""
+    return f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}-"
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     from django.conf import settings
+
+    from alignweb.queues import use_prefix
+
+    # Tasks sent by this run, and the live workers it starts, use queues no other run (or
+    # a stray worker left by one) consumes; see alignweb/queues.py.
+    prefix = run_queue_prefix()
+    os.environ["CELERY_QUEUE_PREFIX"] = prefix
+    use_prefix(prefix)
 
     # PBKDF2 with Django's production iteration count costs ~0.5 s per user on these
     # machines; tests create hundreds. Production hashing is unchanged.
@@ -176,6 +190,8 @@ class LiveWorker:
         self.log_path = ROOT / ".pytest-worker.log"
 
     def start(self) -> None:
+        from alignweb.queues import queue_name
+
         # disable_sync_subtasks=False below: an eager task run earlier in this process can
         # leave Celery believing it is inside a task, which would refuse result.get().
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
@@ -191,7 +207,7 @@ class LiveWorker:
                 "--pool=threads",
                 f"--concurrency={self.concurrency}",
                 "-Q",
-                self.queues,
+                ",".join(queue_name(q) for q in self.queues.split(",")),
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -211,7 +227,7 @@ class LiveWorker:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited early; see {self.log_path}")
             try:
-                app.send_task("alignweb.health", queue="default").get(
+                app.send_task("alignweb.health", queue=queue_name("default")).get(
                     timeout=2, disable_sync_subtasks=False
                 )
                 return
