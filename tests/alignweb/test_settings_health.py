@@ -7,6 +7,8 @@ import pytest
 import yaml
 from django.urls import reverse
 
+from tests.manage_cli import manage
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -89,7 +91,9 @@ def test_readme_starts_with_the_two_commands():
     assert code
 
 
-def test_demo_refuses_without_debug():
-    result = _run_manage(["demo"], {"DEBUG": "0", "SECRET_KEY": "y" * 60})
+def test_demo_refuses_without_debug(settings):
+    settings.DEBUG = False
+    settings.LOCAL_MODE = False
+    result = manage("demo")
     assert result.returncode != 0
     assert "DEBUG" in result.stderr
