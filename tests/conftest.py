@@ -93,9 +93,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(f"REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
 
 
-@pytest.fixture(autouse=True)
-def _celery_eager_by_default(settings) -> Iterator[None]:
-    """Tasks run in-process unless a test asks for the live worker; nothing leaks to Redis."""
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop this run's queues (tasks sent outside ``celery_eager``) from the shared Redis."""
+    from alignweb.queues import queue_name
+
+    url = redis_url()
+    if url.startswith("redis") and redis_answers(url):
+        import redis
+        from django.conf import settings
+
+        names = [queue_name(q) for q in settings.CELERY_QUEUE_NAMES]
+        # kombu keeps priorities 3, 6 and 9 in sibling lists.
+        names += [f"{n}\x06\x16{p}" for n in names for p in (3, 6, 9)]
+        redis.Redis.from_url(url).delete(*names)
+
+
+@pytest.fixture
+def celery_eager(settings) -> Iterator[None]:
+    """Tasks run in-process, inside the test. Opt in where a test needs its tasks done
+    (``pytestmark = pytest.mark.usefixtures("celery_eager")``). Elsewhere a task sent with
+    a broker configured waits in this run's own queues, which the session purges."""
     from alignweb.celery import app
 
     previous = app.conf.task_always_eager
@@ -283,6 +300,7 @@ def live_worker_factory(transactional_db, settings):
         DEBUG="1",
         PYTHONUNBUFFERED="1",
     )
+    previous_eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
     # An eager task run earlier in this process can leave its request on Celery's task
@@ -304,7 +322,7 @@ def live_worker_factory(transactional_db, settings):
     for worker in workers:
         worker.stop()
     app.control.purge()
-    app.conf.task_always_eager = True
+    app.conf.task_always_eager = previous_eager
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ def test_check_deploy_is_clean_under_production_settings():
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("celery_eager")
 def test_healthz_reports_database_and_eager_broker(client):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200

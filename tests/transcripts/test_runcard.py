@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prompt_set
 from transcripts import runcard, services
 from transcripts.runcard import build_run_card, run_card_markdown
+
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
 
 
 def test_card_contents(
