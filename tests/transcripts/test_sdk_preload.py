@@ -21,8 +21,13 @@ def worker_on(*queues: str) -> SimpleNamespace:
 
 @pytest.fixture
 def adapters_unloaded(monkeypatch):
+    """As in a fresh process (the package attribute too, or ``from .providers import``
+    would find it there); both come back after the test."""
+    import transcripts.providers
+
     for name in ADAPTERS:
         monkeypatch.delitem(sys.modules, name, raising=False)
+        monkeypatch.delattr(transcripts.providers, name.rsplit(".", 1)[1], raising=False)
 
 
 def test_a_worker_without_the_generation_queue_imports_no_sdk(adapters_unloaded):
