@@ -98,6 +98,8 @@ def queue(request: HttpRequest, study_id: int) -> HttpResponse:
         spreads=range(1, 1 + _max_spread(study)),
         next_code=reconcile_next_code(study=study),
         page_size=QUEUE_PAGE,
+        # Item links are this prefix + code + "/" (the reconcile-item route), built once.
+        item_prefix=reverse("coding:reconcile-queue", args=[study.pk]),
     )
     return render(request, "coding/reconcile_queue.html", ctx)
 
