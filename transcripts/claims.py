@@ -59,11 +59,19 @@ def _close(cell: Transcript, now: datetime, reason: str, log: list) -> None:
     finish_run_if_done(cell.run_id)
 
 
+def endpoint_active_cells(endpoint_id: int, now: datetime) -> int:
+    """Calls in flight on an endpoint: generation and judge cells with a live lease."""
+    from .models_judge import JudgeCell
+
+    live = {"state": State.CLAIMED, "lease_expires_at__gt": now}
+    return (
+        Transcript.objects.filter(endpoint_id=endpoint_id, **live).count()
+        + JudgeCell.objects.filter(run__endpoint_id=endpoint_id, **live).count()
+    )
+
+
 def _endpoint_full(endpoint: ModelEndpoint, now: datetime) -> bool:
-    active = Transcript.objects.filter(
-        endpoint_id=endpoint.pk, state=State.CLAIMED, lease_expires_at__gt=now
-    ).count()
-    return active >= endpoint.max_concurrency
+    return endpoint_active_cells(endpoint.pk, now) >= endpoint.max_concurrency
 
 
 def _take(cell: Transcript, endpoint: ModelEndpoint, now: datetime) -> Claim | float | None:
