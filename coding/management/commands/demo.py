@@ -104,7 +104,9 @@ class Command(BaseCommand):
         run = judge_demo_run(study=study, lead=lead)
         scored = run.cells.filter(state="succeeded").count()
         self.stdout.write(
-            self.style.SUCCESS(f"{study.name}: model co-coder scored {scored} items (run {run.pk}).")
+            self.style.SUCCESS(
+                f"{study.name}: model co-coder scored {scored} items (run {run.pk})."
+            )
         )
 
     def _snapshots(self, *studies: Study | None) -> None:
