@@ -21,7 +21,7 @@ from alignweb.permissions import KEY_READERS, LEADS, RECONCILERS, access_item, a
 from coding.models import Dimension, Item, Membership, Study
 
 from . import serializers as s
-from .api import ConflictError, choice_param, service_errors
+from .api import choice_param
 from .api_studies import study_detail_data
 from .door_http import REASON_PARAM, api_reason, api_refusal
 from .selectors_reconcile import STATUSES, reconcile_item_get, reconcile_queue
@@ -77,8 +77,6 @@ class AutoAgreeView(APIView):
     @extend_schema(request=None, responses={200: s.AutoAgreeResultSerializer})
     def post(self, request: Request, study_id: int) -> Response:
         study = access_study(request.user, study_id, roles=RECONCILERS)
-        if study.status != Study.Status.OPEN:
-            raise ConflictError("Reconciliation is closed: the study is not open.")
         added = reconciliation_auto_agree(study=study)
         return Response({"added": added})
 
@@ -124,10 +122,7 @@ class DecideView(APIView):
         ).first()
         if dimension is None:
             raise ValidationError({"dimension": ["Not a dimension of this study's rubric."]})
-        with service_errors():
-            decision = reconciliation_decide(
-                item=item, dimension=dimension, by=request.user, **fields
-            )
+        decision = reconciliation_decide(item=item, dimension=dimension, by=request.user, **fields)
         body = s.DecisionSerializer(decision).data
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -148,8 +143,7 @@ class LockView(APIView):
         study = access_study(request.user, study_id, roles=LEADS)
         data = s.LockSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            study = study_lock(study=study, by=request.user, **data.validated_data)
+        study = study_lock(study=study, by=request.user, **data.validated_data)
         return _lead_detail(request, study)
 
 
@@ -163,8 +157,7 @@ class UnblindView(APIView):
         study = access_study(request.user, study_id, roles=LEADS)
         data = s.UnblindSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            study = study_unblind(study=study, by=request.user, **data.validated_data)
+        study = study_unblind(study=study, by=request.user, **data.validated_data)
         return _lead_detail(request, study)
 
 

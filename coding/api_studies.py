@@ -27,7 +27,7 @@ from coding.models import Item, Membership, Rubric, Study
 
 from . import selectors
 from . import serializers as s
-from .api import apply_filters, ordering_fields, service_errors
+from .api import apply_filters, ordering_fields
 from .door_http import REASON_PARAM, api_reason, api_refusal
 from .services import (
     ServiceError,
@@ -134,8 +134,7 @@ class StudyListView(generics.ListAPIView):
         _require_creator(request.user)
         data = s.StudyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            study = study_create(by=request.user, **data.validated_data)
+        study = study_create(by=request.user, **data.validated_data)
         body = s.StudyDetailSerializer(study_detail_data(study, Role.LEAD, request.user)).data
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -156,8 +155,7 @@ class StudyOpenView(APIView):
     @extend_schema(request=None, responses=s.StudyDetailSerializer)
     def post(self, request: Request, study_id: int) -> Response:
         study = access_study(request.user, study_id, roles=LEADS)
-        with service_errors():
-            study = study_open(study=study, by=request.user)
+        study = study_open(study=study, by=request.user)
         return Response(
             s.StudyDetailSerializer(study_detail_data(study, Role.LEAD, request.user)).data
         )
@@ -179,8 +177,7 @@ class MemberListView(generics.ListAPIView):
         study = access_study(request.user, study_id, roles=LEADS)
         data = s.MemberWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            membership = membership_add(study=study, by=request.user, **data.validated_data)
+        membership = membership_add(study=study, by=request.user, **data.validated_data)
         return Response(s.MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
@@ -203,10 +200,9 @@ class StudyImportView(APIView):
         data = s.ImportUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        with service_errors():
-            result = items_import_file(
-                study=study, raw=upload.read(), filename=upload.name or "", by=request.user
-            )
+        result = items_import_file(
+            study=study, raw=upload.read(), filename=upload.name or "", by=request.user
+        )
         body = s.ImportResultSerializer(result).data
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -298,8 +294,7 @@ class RubricListView(generics.ListAPIView):
         _require_creator(request.user)
         data = s.RubricImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            rubric = rubric_create_from_data(data=dict(data.validated_data), by=request.user)
+        rubric = rubric_create_from_data(data=dict(data.validated_data), by=request.user)
         return Response(s.RubricSerializer(rubric).data, status=status.HTTP_201_CREATED)
 
 

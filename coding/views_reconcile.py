@@ -111,10 +111,11 @@ def _max_spread(study: Study) -> int:
 @require_POST
 def auto_agree(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=RECONCILERS)
-    if study.status != Study.Status.OPEN:
-        messages.error(request, "Reconciliation is closed: the study is not open.")
-    else:
+    try:
         added = reconciliation_auto_agree(study=study)
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
         messages.success(request, f"Recorded {added} new agreed decision(s).")
     return redirect("coding:reconcile-queue", study.pk)
 
