@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from coding.models import Assignment, Item, Score
-from coding.services import reconciliation_auto_agree
+from coding.services import Conflict, reconciliation_auto_agree
 from coding.services.scoring import scores_sha256
 
 from .models_judge import JudgeCell, JudgeRun, JudgeScore
@@ -111,8 +111,11 @@ def judge_inclusion_sync_cell(*, cell_id: int) -> None:
     cell = JudgeCell.objects.select_related("run", "run__study").filter(pk=cell_id).first()
     if cell is None or not cell.run.counts_as_coder or cell.run.study.status != "open":
         return
-    with transaction.atomic():
-        _file(cell.run, [cell])
+    try:
+        with transaction.atomic():
+            _file(cell.run, [cell])
+    except Conflict:
+        pass  # the study was locked meanwhile: its coding is final, nothing more is filed
 
 
 def judge_inclusion_remove(*, run: JudgeRun) -> int:
