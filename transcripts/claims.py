@@ -37,7 +37,8 @@ def _wait(seconds: float) -> float:
     return max(0.05, seconds)
 
 
-def _claimable(now: datetime) -> Q:
+def claimable(now: datetime) -> Q:
+    """Cells a slot may claim now (generation and judge cells share these states)."""
     return (
         Q(state=State.PENDING)
         | Q(state=State.RETRYABLE, not_before__lte=now)
@@ -191,7 +192,7 @@ def cell_claim_next(*, run_id: int, endpoint_id: int) -> Claim | float | None:
         cell = (
             _cells()
             .select_for_update(skip_locked=True, of=("self",))
-            .filter(_claimable(now), run_id=run_id, endpoint_id=endpoint_id)
+            .filter(claimable(now), run_id=run_id, endpoint_id=endpoint_id)
             .order_by("id")
             .first()
         )

@@ -21,14 +21,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Min, Q
+from django.db.models import F, Min
 from django.utils import timezone
 
 from coding.models import Dimension
 
 from . import breaker, limits
 from .cells import call_model, redact
-from .claims import INLINE_WAIT, endpoint_active_cells
+from .claims import INLINE_WAIT, claimable, endpoint_active_cells
 from .judge_prompt import RubricDimension, RubricLevel, parse_reply, repair_messages
 from .models import ModelEndpoint
 from .models_judge import JudgeCell, JudgeRun, JudgeScore
@@ -88,15 +88,6 @@ class JudgeClaim:
     tokens_per_minute: int | None = None
     malformed: int = 0  # malformed replies so far
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _claimable(now: datetime) -> Q:
-    return (
-        Q(state=State.PENDING)
-        | Q(state=State.RETRYABLE, not_before__lte=now)
-        | Q(state=State.RETRYABLE, not_before__isnull=True)
-        | Q(state=State.CLAIMED, lease_expires_at__lte=now)
-    )
 
 
 def _fail(cell: JudgeCell, now: datetime, reason: str, log: list) -> None:
@@ -185,7 +176,7 @@ def judge_claim_next(*, run_id: int) -> JudgeClaim | float | None:
         cell = (
             JudgeCell.objects.select_related("run", "item")
             .select_for_update(skip_locked=True, of=("self",))
-            .filter(_claimable(now), run_id=run_id)
+            .filter(claimable(now), run_id=run_id)
             .order_by("id")
             .first()
         )

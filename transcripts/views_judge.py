@@ -46,7 +46,7 @@ def judge_index(request: HttpRequest, study_id: int) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Model co-coder started on {run.cells.count()} items.")
-            return redirect("transcripts:judge-detail", study_id=study.pk, run_id=run.pk)
+            return redirect("transcripts:judge-detail", study_id=study.pk, judge_id=run.pk)
     return render(
         request,
         "transcripts/judge_index.html",
@@ -70,9 +70,9 @@ def _detail_context(study, run: JudgeRun) -> dict:
 
 @login_required
 @require_GET
-def judge_detail(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
+def judge_detail(request: HttpRequest, study_id: int, judge_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=LEADS)
-    run = sel.judge_run_get(study=study, run_id=run_id)
+    run = sel.judge_run_get(study=study, run_id=judge_id)
     ctx = _detail_context(study, run)
     results = sel.judge_calibration(run=run) if ctx["progress"].succeeded else None
     ctx.update(
@@ -87,10 +87,10 @@ def judge_detail(request: HttpRequest, study_id: int, run_id: int) -> HttpRespon
 
 @login_required
 @require_GET
-def judge_progress(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
+def judge_progress(request: HttpRequest, study_id: int, judge_id: int) -> HttpResponse:
     """The progress card (htmx polls it while the run is going)."""
     study = access_study(request.user, study_id, roles=LEADS)
-    run = sel.judge_run_get(study=study, run_id=run_id)
+    run = sel.judge_run_get(study=study, run_id=judge_id)
     response = render(
         request, "transcripts/_partials/judge_progress.html", _detail_context(study, run)
     )
@@ -99,41 +99,41 @@ def judge_progress(request: HttpRequest, study_id: int, run_id: int) -> HttpResp
     return response
 
 
-def _action(request, study_id, run_id, do) -> HttpResponse:
+def _action(request, study_id, judge_id, do) -> HttpResponse:
     study = access_study(request.user, study_id, roles=LEADS)
-    run = sel.judge_run_get(study=study, run_id=run_id)
+    run = sel.judge_run_get(study=study, run_id=judge_id)
     try:
         note = do(run)
     except ServiceError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, note)
-    return redirect("transcripts:judge-detail", study_id=study.pk, run_id=run.pk)
+    return redirect("transcripts:judge-detail", study_id=study.pk, judge_id=run.pk)
 
 
 @login_required
 @require_POST
-def judge_cancel(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
+def judge_cancel(request: HttpRequest, study_id: int, judge_id: int) -> HttpResponse:
     def do(run):
         svc.judge_run_cancel(run=run, by=request.user)
         return "Model co-coder cancelled."
 
-    return _action(request, study_id, run_id, do)
+    return _action(request, study_id, judge_id, do)
 
 
 @login_required
 @require_POST
-def judge_retry_failed(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
+def judge_retry_failed(request: HttpRequest, study_id: int, judge_id: int) -> HttpResponse:
     def do(run):
         n = svc.judge_run_retry_failed(run=run, by=request.user)
         return f"Retrying {n} failed item{'s' if n != 1 else ''}."
 
-    return _action(request, study_id, run_id, do)
+    return _action(request, study_id, judge_id, do)
 
 
 @login_required
 @require_POST
-def judge_counts_as_coder(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
+def judge_counts_as_coder(request: HttpRequest, study_id: int, judge_id: int) -> HttpResponse:
     include = request.POST.get("include") == "1"
 
     def do(run):
@@ -144,12 +144,12 @@ def judge_counts_as_coder(request: HttpRequest, study_id: int, run_id: int) -> H
             )
         return "The model's scores no longer count as a coder."
 
-    return _action(request, study_id, run_id, do)
+    return _action(request, study_id, judge_id, do)
 
 
-def _export(request, study_id, run_id, kind):
+def _export(request, study_id, judge_id, kind):
     study = access_study(request.user, study_id, roles=LEADS)
-    run = sel.judge_run_get(study=study, run_id=run_id)
+    run = sel.judge_run_get(study=study, run_id=judge_id)
     event_record(
         verb="export",
         actor=request.user,
@@ -176,8 +176,8 @@ def _provenance(run: JudgeRun) -> dict:
 
 @login_required
 @require_GET
-def judge_calibration_json(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
-    study, run = _export(request, study_id, run_id, "json")
+def judge_calibration_json(request: HttpRequest, study_id: int, judge_id: int) -> HttpResponse:
+    study, run = _export(request, study_id, judge_id, "json")
     body = {
         "study": {"id": study.pk, "name": study.name, "status": study.status},
         "judge": _provenance(run),
@@ -195,8 +195,8 @@ def judge_calibration_json(request: HttpRequest, study_id: int, run_id: int) -> 
 
 @login_required
 @require_GET
-def judge_calibration_csv(request: HttpRequest, study_id: int, run_id: int):
-    study, run = _export(request, study_id, run_id, "csv")
+def judge_calibration_csv(request: HttpRequest, study_id: int, judge_id: int):
+    study, run = _export(request, study_id, judge_id, "csv")
     rows = calibration_csv_rows(sel.judge_calibration(run=run))
     response = StreamingHttpResponse(
         csv_lines(CSV_HEADER, rows), content_type="text/csv; charset=utf-8"

@@ -309,6 +309,15 @@ EXPECTED: dict[str, Row] = {
     ),  # invalid form: shown again with the error
     "transcripts:endpoint-check": Row(post_only(), post=only(lead=302)),
     "transcripts:endpoint-check-status": Row(only(**LEAD)),
+    # --- transcripts: model co-coder (the study's leads only) -------------------------------
+    "transcripts:judge": Row(only(**LEAD), post=only(lead=200), body=lambda w, p: {}),
+    "transcripts:judge-detail": Row(only(**LEAD)),
+    "transcripts:judge-progress": Row(only(**LEAD)),
+    "transcripts:judge-calibration-json": Row(only(**LEAD)),
+    "transcripts:judge-calibration-csv": Row(only(**LEAD)),
+    "transcripts:judge-cancel": Row(post_only(), post=only(lead=302)),
+    "transcripts:judge-retry-failed": Row(post_only(), post=only(lead=302)),
+    "transcripts:judge-counts-as-coder": Row(post_only(), post=only(lead=302)),
 }
 
 # Served to anyone: the OpenAPI document describes routes, not data (asserted below).
@@ -442,6 +451,7 @@ def test_outsiders_404_is_the_same_for_real_and_missing_objects(world):
         "member_id": 999_999,
         "token": "Z" * 43,
         "upload_token": "NoSuchUploadToken",
+        "judge_id": 999_999,
     }
     compared = 0
     for route in html_routes():

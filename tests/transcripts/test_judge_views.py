@@ -32,7 +32,7 @@ def judged(personas, fake_server, make_endpoint, django_capture_on_commit_callba
 
 
 def _urls(study, run) -> list[str]:
-    kw = {"study_id": study.pk, "run_id": run.pk}
+    kw = {"study_id": study.pk, "judge_id": run.pk}
     return [
         reverse("transcripts:judge", kwargs={"study_id": study.pk}),
         reverse("transcripts:judge-detail", kwargs=kw),

@@ -6,90 +6,205 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coding', '0006_pending_upload'),
-        ('transcripts', '0003_local_mode_limits'),
+        ("coding", "0006_pending_upload"),
+        ("transcripts", "0003_local_mode_limits"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='JudgeRun',
+            name="JudgeRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('running', 'Running'), ('finished', 'Finished'), ('cancelled', 'Cancelled')], default='running', max_length=12)),
-                ('rubric_version', models.PositiveIntegerField()),
-                ('instructions', models.TextField()),
-                ('instructions_sha256', models.CharField(max_length=64)),
-                ('config', models.JSONField(blank=True, default=dict)),
-                ('policy', models.JSONField(blank=True, default=dict)),
-                ('seed', models.BigIntegerField(default=0)),
-                ('code_commit', models.CharField(blank=True, max_length=64)),
-                ('counts_as_coder', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('coder', models.ForeignKey(blank=True, help_text='The bot account its scores are filed under when it counts as a coder.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('endpoint', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='judge_runs', to='transcripts.modelendpoint')),
-                ('rubric', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='coding.rubric')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='coding.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("finished", "Finished"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="running",
+                        max_length=12,
+                    ),
+                ),
+                ("rubric_version", models.PositiveIntegerField()),
+                ("instructions", models.TextField()),
+                ("instructions_sha256", models.CharField(max_length=64)),
+                ("config", models.JSONField(blank=True, default=dict)),
+                ("policy", models.JSONField(blank=True, default=dict)),
+                ("seed", models.BigIntegerField(default=0)),
+                ("code_commit", models.CharField(blank=True, max_length=64)),
+                ("counts_as_coder", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "coder",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The bot account its scores are filed under when it counts as a coder.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "endpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="judge_runs",
+                        to="transcripts.modelendpoint",
+                    ),
+                ),
+                (
+                    "rubric",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="coding.rubric",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="coding.study",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='JudgeCell',
+            name="JudgeCell",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('claimed', 'Claimed'), ('succeeded', 'Succeeded'), ('retryable', 'Waiting to retry'), ('failed', 'Failed')], default='pending', max_length=12)),
-                ('claim_token', models.UUIDField(blank=True, null=True)),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('not_before', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('attempt_log', models.JSONField(blank=True, default=list)),
-                ('content_sha256', models.CharField(blank=True, max_length=64)),
-                ('prompt_sha256', models.CharField(blank=True, max_length=64)),
-                ('response_text', models.TextField(blank=True)),
-                ('provenance', models.JSONField(blank=True, default=dict)),
-                ('input_tokens', models.PositiveIntegerField(default=0)),
-                ('output_tokens', models.PositiveIntegerField(default=0)),
-                ('first_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='coding.item')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cells', to='transcripts.judgerun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("claimed", "Claimed"),
+                            ("succeeded", "Succeeded"),
+                            ("retryable", "Waiting to retry"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("claim_token", models.UUIDField(blank=True, null=True)),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("not_before", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("attempt_log", models.JSONField(blank=True, default=list)),
+                ("content_sha256", models.CharField(blank=True, max_length=64)),
+                ("prompt_sha256", models.CharField(blank=True, max_length=64)),
+                ("response_text", models.TextField(blank=True)),
+                ("provenance", models.JSONField(blank=True, default=dict)),
+                ("input_tokens", models.PositiveIntegerField(default=0)),
+                ("output_tokens", models.PositiveIntegerField(default=0)),
+                ("first_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="coding.item",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cells",
+                        to="transcripts.judgerun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='JudgeScore',
+            name="JudgeScore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.IntegerField(blank=True, null=True)),
-                ('rationale', models.TextField(blank=True)),
-                ('rejected', models.TextField(blank=True, help_text='Why the returned value was not accepted.')),
-                ('cell', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scores', to='transcripts.judgecell')),
-                ('dimension', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='coding.dimension')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.IntegerField(blank=True, null=True)),
+                ("rationale", models.TextField(blank=True)),
+                (
+                    "rejected",
+                    models.TextField(
+                        blank=True, help_text="Why the returned value was not accepted."
+                    ),
+                ),
+                (
+                    "cell",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scores",
+                        to="transcripts.judgecell",
+                    ),
+                ),
+                (
+                    "dimension",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="coding.dimension",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='judgerun',
-            constraint=models.UniqueConstraint(condition=models.Q(('counts_as_coder', True)), fields=('study',), name='judge_one_counted'),
+            model_name="judgerun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("counts_as_coder", True)),
+                fields=("study",),
+                name="judge_one_counted",
+            ),
         ),
         migrations.AddIndex(
-            model_name='judgecell',
-            index=models.Index(fields=['run', 'state'], name='transcripts_run_id_183341_idx'),
+            model_name="judgecell",
+            index=models.Index(fields=["run", "state"], name="transcripts_run_id_183341_idx"),
         ),
         migrations.AddConstraint(
-            model_name='judgecell',
-            constraint=models.UniqueConstraint(fields=('run', 'item'), name='judgecell_run_item'),
+            model_name="judgecell",
+            constraint=models.UniqueConstraint(fields=("run", "item"), name="judgecell_run_item"),
         ),
         migrations.AddConstraint(
-            model_name='judgescore',
-            constraint=models.UniqueConstraint(fields=('cell', 'dimension'), name='judgescore_cell_dim'),
+            model_name="judgescore",
+            constraint=models.UniqueConstraint(
+                fields=("cell", "dimension"), name="judgescore_cell_dim"
+            ),
         ),
     ]
