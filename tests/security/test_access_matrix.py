@@ -542,6 +542,12 @@ GENERATION_API: dict[tuple[str, str], dict[str, int | str]] = {
     ("api-generation-card", "get"): api_only(lead=200),
     ("api-generation-card-md", "get"): api_only(lead=200),
     ("api-generation-transcripts", "get"): api_only(lead=200),
+    # Model co-coder: the study's leads only. An empty body is invalid (400).
+    ("api-judge-runs", "get"): api_only(lead=200),
+    ("api-judge-runs", "post"): api_only(lead=400),
+    ("api-judge-run", "get"): api_only(lead=200),
+    ("api-judge-calibration", "get"): api_only(lead=200),
+    ("api-judge-counts-as-coder", "post"): api_only(lead=400),
 }
 
 
