@@ -75,9 +75,17 @@ def judge_detail(request: HttpRequest, study_id: int, judge_id: int) -> HttpResp
     run = sel.judge_run_get(study=study, run_id=judge_id)
     ctx = _detail_context(study, run)
     results = sel.judge_calibration(run=run) if ctx["progress"].succeeded else None
+    warnings = [
+        {"dimension": d["code"], "reference": r["reference"], "text": w}
+        for d in (results or {}).get("dimensions", [])
+        for r in d["rows"]
+        for w in r["warnings"]
+    ]
     ctx.update(
         tab="judge",
         results=results,
+        paradox=[w for w in warnings if w["text"].startswith("kappa paradox")],
+        warnings=warnings,
         labels=LABELS,
         problems=sel.judge_problem_list(run=run),
         counted=sel.judge_run_list(study=study).filter(counts_as_coder=True).first(),
