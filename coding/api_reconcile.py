@@ -7,7 +7,6 @@ CSV exports are in api_exports.py.
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -17,7 +16,13 @@ from rest_framework.views import APIView
 
 from alignweb.bounds import INT32_MAX, query_int
 from alignweb.parsers import SafeJSONParser
-from alignweb.permissions import KEY_READERS, LEADS, RECONCILERS, access_item, access_study
+from alignweb.permissions import (
+    KEY_READERS,
+    LEADS,
+    RECONCILERS,
+    access_study,
+    access_study_item,
+)
 from coding.models import Dimension, Item, Membership, Study
 
 from . import serializers as s
@@ -82,11 +87,8 @@ class AutoAgreeView(APIView):
 
 
 def _study_item(request: Request, study_id: int, code: str) -> tuple[Study, Item]:
-    study = access_study(request.user, study_id, roles=RECONCILERS)
-    item = access_item(request.user, code, roles=RECONCILERS)
-    if item.study_id != study.pk:
-        raise Http404("No such item.")
-    return study, item
+    item = access_study_item(request.user, study_id, code, roles=RECONCILERS)
+    return item.study, item
 
 
 class ReconcileItemView(APIView):
@@ -100,13 +102,15 @@ class ReconcileItemView(APIView):
 
 
 class DecideView(APIView):
-    """Record the final value, method and note for one dimension of an item."""
+    """Record the final value, method and note for one dimension of an item. Re-sending
+    the decision you saw (``expected_id``) unchanged writes nothing and answers 200."""
 
     parser_classes = [SafeJSONParser]
 
     @extend_schema(
         request=s.DecideSerializer,
         responses={
+            200: OpenApiResponse(s.DecisionSerializer, description="Unchanged; nothing written."),
             201: s.DecisionSerializer,
             400: s.DetailSerializer,
             409: OpenApiResponse(s.DetailSerializer, description="Decided by someone else."),
@@ -123,8 +127,9 @@ class DecideView(APIView):
         if dimension is None:
             raise ValidationError({"dimension": ["Not a dimension of this study's rubric."]})
         decision = reconciliation_decide(item=item, dimension=dimension, by=request.user, **fields)
+        unchanged = decision.pk == fields.get("expected_id")
         body = s.DecisionSerializer(decision).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(body, status=status.HTTP_200_OK if unchanged else status.HTTP_201_CREATED)
 
 
 def _lead_detail(request: Request, study: Study) -> Response:

@@ -18,8 +18,9 @@ from alignweb.permissions import (
     KEY_READERS,
     LEADS,
     UserLike,
-    access_item,
     access_study,
+    access_study_item,
+    leads_anywhere,
     study_role,
 )
 from alignweb.text import text_problem
@@ -39,7 +40,6 @@ from .services import (
     study_create,
     study_open,
 )
-from .views_lead import can_create_studies
 
 Role = Membership.Role
 
@@ -74,7 +74,7 @@ def _param(name: str, description: str, values: dict) -> OpenApiParameter:
 
 def _require_creator(user: UserLike) -> None:
     """Staff and existing leads create studies and rubrics; others get 404 as in the HTML."""
-    if not can_create_studies(user):
+    if not leads_anywhere(user):
         raise Http404("Not found.")
 
 
@@ -232,11 +232,7 @@ class ItemListView(generics.ListAPIView):
 
 
 def _lead_item(request: Request, study_id: int, code: str) -> Item:
-    study = access_study(request.user, study_id, roles=LEADS)
-    item = access_item(request.user, code, roles=LEADS)
-    if item.study_id != study.pk:
-        raise Http404("No such item.")
-    return item
+    return access_study_item(request.user, study_id, code, roles=LEADS)
 
 
 class ItemDetailView(APIView):
@@ -257,10 +253,7 @@ class ItemKeyView(APIView):
         responses={200: s.ConditionKeySerializer, 400: s.DetailSerializer},
     )
     def get(self, request: Request, study_id: int, code: str) -> Response:
-        study = access_study(request.user, study_id, roles=KEY_READERS)
-        item = access_item(request.user, code, roles=KEY_READERS)
-        if item.study_id != study.pk:
-            raise Http404("No such item.")
+        item = access_study_item(request.user, study_id, code, roles=KEY_READERS)
         reason = api_reason(request)
         if problem := text_problem(reason):  # NUL: the reason is stored in the key-view log
             raise ValidationError({"reason": [f"The reason {problem}."]})

@@ -19,13 +19,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from alignweb.version import code_version
 from coding.services import ServiceError
 
 from .builtin import text_sha256
 from .cells import finish_run_if_done, is_secret_name
 from .models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold, Transcript
 from .providers.retry import RetryPolicy
-from .runcard import code_version, package_versions
+from .runcard import package_versions
 from .selectors import prompt_list_current, run_error_groups
 from .ssrf import validate_base_url
 from .tasks import QUEUE, run_dispatch

@@ -163,8 +163,18 @@ def reconciliation_decide(
     ``expected_id`` is the id of the decision the caller saw (None if they saw none).
     If the current decision differs from what the caller saw, nothing is written and
     ``Conflict`` is raised. See the module docstring for why ids act as versions.
+    Re-sending the decision the caller saw, unchanged, writes nothing and returns it.
     """
     note = (note or "").strip()
+    if expected_id is not None:  # ids act as versions: this row is exactly what they saw
+        seen = Reconciliation.objects.filter(pk=expected_id, item=item, dimension=dimension)
+        current = seen.first()
+        if current and (str(current.value), current.method, current.note) == (
+            str(value).strip(),
+            method,
+            note,
+        ):
+            return current  # unchanged: nothing to record (nor to re-validate)
     value = _validate_decision(item, dimension, value, method, note)
     target = f"{item.public_code}/{dimension.code}"
     with transaction.atomic():
