@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from alignweb.version import code_version
 from coding.models import Item, Study
 from coding.services import ServiceError, event_record
 
@@ -23,7 +24,6 @@ from .judge_prompt import PROMPT_VERSION, instructions, sha256_text
 from .models import ModelEndpoint
 from .models_judge import JudgeCell, JudgeRun
 from .providers.retry import RetryPolicy
-from .runcard import code_version
 from .tasks import QUEUE, judge_dispatch
 
 JUDGEABLE = (Study.Status.OPEN, Study.Status.LOCKED, Study.Status.UNBLINDED)
