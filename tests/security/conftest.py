@@ -140,7 +140,7 @@ class World:
             "member_id": self.extra["member"].pk,
             "token": self.extra["invite_token"],
             "upload_token": self.upload_token,
-            "judge_id": self.extra["judge"].pk,
+            "judge_id": self.extra["judge"].pk if "judge" in self.extra else 0,
         }
 
     def user(self, persona: str):
