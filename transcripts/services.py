@@ -29,7 +29,7 @@ from .providers.retry import RetryPolicy
 from .runcard import package_versions
 from .selectors import prompt_list_current, run_error_groups
 from .ssrf import validate_base_url
-from .tasks import QUEUE, run_dispatch
+from .tasks import generation_queue, run_dispatch
 
 if TYPE_CHECKING:
     from coding.models import Study
@@ -304,7 +304,7 @@ def run_create(
 
 def _enqueue_on_commit(run: GenerationRun) -> None:
     run_id = run.pk
-    transaction.on_commit(lambda: run_dispatch.apply_async((run_id,), queue=QUEUE))
+    transaction.on_commit(lambda: run_dispatch.apply_async((run_id,), queue=generation_queue()))
 
 
 MAX_HISTORY = 100

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from alignweb.version import code_version
 from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prompt_set
 from transcripts import services
 from transcripts.runcard import build_run_card, run_card_markdown
+
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
 
 
 def test_card_contents(
