@@ -24,7 +24,7 @@ from .judge_prompt import PROMPT_VERSION, instructions, sha256_text
 from .models import ModelEndpoint
 from .models_judge import JudgeCell, JudgeRun
 from .providers.retry import RetryPolicy
-from .tasks import QUEUE, judge_dispatch
+from .tasks import generation_queue, judge_dispatch
 
 JUDGEABLE = (Study.Status.OPEN, Study.Status.LOCKED, Study.Status.UNBLINDED)
 MAX_FORMAT_ATTEMPTS = 5
@@ -32,7 +32,7 @@ MAX_FORMAT_ATTEMPTS = 5
 
 def _enqueue(run: JudgeRun) -> None:
     run_id = run.pk
-    transaction.on_commit(lambda: judge_dispatch.apply_async((run_id,), queue=QUEUE))
+    transaction.on_commit(lambda: judge_dispatch.apply_async((run_id,), queue=generation_queue()))
 
 
 def judge_run_create(

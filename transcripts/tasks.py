@@ -120,7 +120,7 @@ def judge_slot(run_id: int) -> None:
         if wait is None:
             return
         if wait > INLINE_WAIT or time.monotonic() + wait > deadline or _worker_stopping():
-            judge_slot.apply_async((run_id,), countdown=wait, queue=QUEUE)
+            judge_slot.apply_async((run_id,), countdown=wait, queue=generation_queue())
             return
         if wait:
             time.sleep(wait)
@@ -137,5 +137,5 @@ def judge_dispatch(run_id: int) -> int:
     unfinished = JudgeCell.objects.filter(run_id=run_id, state__in=JudgeCell.UNFINISHED).count()
     slots = min(run.endpoint.max_concurrency, unfinished)
     for _ in range(slots):
-        judge_slot.apply_async((run_id,), queue=QUEUE)
+        judge_slot.apply_async((run_id,), queue=generation_queue())
     return slots
