@@ -10,6 +10,8 @@ from coding.models import Assignment
 from tests.transcripts.judge_setup import open_study_with_items
 from transcripts.models import JudgeRun
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 
 @pytest.fixture
 def api(personas):

@@ -11,7 +11,7 @@ from tests.factories import make_personas
 from tests.transcripts.judge_setup import open_study_with_items
 from transcripts.models import JudgeRun, ModelEndpoint
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 
 def test_lead_starts_a_co_coder_and_reads_the_calibration(

@@ -13,6 +13,7 @@ from transcripts import judge_services
 from transcripts.judge_prompt import JUDGE_MARKER
 from transcripts.models import JudgeCell, JudgeRun, JudgeScore
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
 State = JudgeCell.State
 FAST = {"base_delay": 0.01, "max_delay": 0.05, "lease_seconds": 10}
 

@@ -16,6 +16,7 @@ from tests.transcripts.judge_setup import open_study_with_items
 from transcripts import judge_services
 from transcripts.models import JudgeCell, JudgeRun
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
 FAST = {"base_delay": 0.01, "max_delay": 0.05, "lease_seconds": 10}
 
 
