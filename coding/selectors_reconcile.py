@@ -326,4 +326,7 @@ def reconcile_summary(*, study: Study) -> dict[str, int]:
         "discussion": totals["discussion"],
         "adjudicated": totals["adjudicated"],
         "undecided": n_items * n_dims - decided,
+        # Undecided cells of fully coded items: 0 means auto-agree has nothing left to do
+        # (from the counters; a positive count may be disagreements waiting for a person).
+        "undecided_complete": max(0, totals["completed"] * n_dims - decided),
     }

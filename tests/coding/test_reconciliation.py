@@ -540,8 +540,8 @@ def test_adjudicated_needs_a_note_in_the_service_and_on_the_page(open_study, cli
 
 
 def test_run_auto_agree_records_what_is_left(open_study, client):
-    """The queue offers "Run auto-agree" while the study is open (without counting the
-    cells first: that would read every score); it records any agreed cell left over."""
+    """The queue offers "Run auto-agree" while a fully coded item has an undecided cell
+    (from the counters: no score is read) and hides it when nothing is left."""
     p = open_study
     code_everything(p)  # each last submit records its agreed cells
     client.force_login(p.adjudicator)
@@ -551,5 +551,6 @@ def test_run_auto_agree_records_what_is_left(open_study, client):
     Reconciliation.objects.filter(item__study=p.study, method="agreed")[:1].get().delete()
     client.post(reverse("coding:reconcile-auto", args=[p.study.pk]))
     assert Reconciliation.objects.filter(item__study=p.study, method="agreed").count() == n
-    Study.objects.filter(pk=p.study.pk).update(status=Study.Status.LOCKED)
+    resolve_all(p, list(Item.objects.filter(study=p.study)))
+    # Every cell of every fully coded item is decided: nothing is left, no button.
     assert "Run auto-agree" not in client.get(url).content.decode()
