@@ -49,6 +49,7 @@ def study_create_view(request: HttpRequest) -> HttpResponse:
                 rubric=form.cleaned_data["rubric"],
                 coders_per_item=form.cleaned_data["coders_per_item"],
                 seed=form.cleaned_data["seed"],
+                kind=form.cleaned_data["kind"],
                 by=request.user,
             )
         except ServiceError as exc:

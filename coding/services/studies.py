@@ -13,6 +13,7 @@ from coding.models import Assignment, ConditionKey, Item, Membership, Rubric, St
 from .door import condition_data_open
 from .errors import Conflict, ServiceError
 from .events import event_record
+from .pairwise import pairs_create
 
 Role = Membership.Role
 
@@ -26,6 +27,7 @@ def study_create(
     seed: int | None = None,
     description: str = "",
     lead=None,
+    kind: str = Study.Kind.ITEMS,
 ) -> Study:
     """Create a draft study; its creator becomes its lead.
 
@@ -37,11 +39,14 @@ def study_create(
         raise ServiceError("The study needs a name.")
     if coders_per_item < 2:
         raise ServiceError("Each item needs at least two coders (k >= 2).")
+    if kind not in Study.Kind.values:
+        raise ServiceError(f"Unknown study kind {kind!r}.")
     with transaction.atomic():
         study = Study.objects.create(
             name=name[:200],
             description=description,
             rubric=rubric,
+            kind=kind,
             coders_per_item=coders_per_item,
             seed=seed if seed is not None else secrets.randbelow(2**31),
             created_by=by,
@@ -56,7 +61,7 @@ def study_create(
             actor=by,
             study=study,
             target=study.name,
-            payload={"rubric": str(rubric), "k": coders_per_item, "seed": study.seed}
+            payload={"rubric": str(rubric), "k": coders_per_item, "seed": study.seed, "kind": kind}
             | ({"lead": lead.get_username()} if lead is not None and lead != by else {}),
         )
     return study
@@ -143,7 +148,10 @@ def study_open(*, study: Study, by) -> Study:
             raise Conflict("The study is not a draft any more; reload the page.")
         Rubric.objects.filter(pk=study.rubric_id).update(frozen=True)
         study.refresh_from_db()
-        assignments_extend(study=study, by=by)
+        if study.kind == Study.Kind.PAIRWISE:
+            pairs_create(study=study, by=by)
+        else:
+            assignments_extend(study=study, by=by)
         event_record(verb="study_open", actor=by, study=study, target=study.name)
     return study
 
