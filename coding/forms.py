@@ -12,6 +12,7 @@ class StudyForm(forms.Form):
     kind = forms.ChoiceField(
         choices=Study.Kind.choices,
         initial=Study.Kind.ITEMS,
+        required=False,  # absent: an ordinary study (older clients post no kind)
         help_text="Pairwise: coders compare two transcripts of one prompt (same scaffold, "
         "different models) and choose A, B or tie per dimension.",
     )
