@@ -87,7 +87,7 @@ def study_rankings(request: HttpRequest, study_id: int) -> HttpResponse:
         data = study_rankings_read(study=study, by=request.user, bootstrap=bootstrap,
                                    seed=study.seed, dimensions=[dimension])  # fmt: skip
         ctx["source"] = data["source"]
-        block = data["dimensions"].get(dimension)
-        if block:
-            ctx.update(block=block, result=bt_view(block))
+        fit = data["dimensions"].get(dimension)
+        if fit:  # not "block": that name is the template's {% block %} inside one
+            ctx.update(bt=fit, result=bt_view(fit))
     return render(request, "audit/study_rankings.html", ctx)

@@ -97,7 +97,7 @@ def test_rankings_after_unblinding_are_logged_and_match_the_choices(judged, clie
     client.force_login(p.lead)
     response = client.get(_url(p, dimension="D1", bootstrap=50))
     assert response.status_code == 200
-    result = response.context["block"]
+    result = response.context["bt"]
     assert result["overall"]["rank"] == ["zephyr-large", "orion-mini", "GPT-4o"]
     expected = bradley_terry([Comparison(c.winner, c.loser) for c in truth], 0)
     for model in PW_MODELS:
@@ -109,6 +109,7 @@ def test_rankings_after_unblinding_are_logged_and_match_the_choices(judged, clie
     assert views.count() == 1 and views.get().payload["source"] == "pairwise judgments"
     body = response.content.decode()
     assert 'id="strength-table"' in body and "zephyr-large" in body
+    assert "36 comparisons, 0 ties" in body
 
 
 def test_rankings_json_and_csv_cover_every_dimension(judged, client):
