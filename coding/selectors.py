@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from .models import Assignment, Item, Membership, Score, Study
+from .models import Assignment, Item, Membership, PairAssignment, Score, Study
 
 
 def membership_list_for_user(*, user) -> QuerySet[Membership]:
@@ -73,6 +73,16 @@ def study_progress(*, study: Study) -> list[CoderProgress]:
         .annotate(total=Count("pk"), done=Count("pk", filter=Q(status=Assignment.Status.SUBMITTED)))
         .order_by("coder__username")
     )
+    if study.kind == Study.Kind.PAIRWISE:
+        rows = (
+            PairAssignment.objects.filter(pair__study=study)
+            .values("coder__username")
+            .annotate(
+                total=Count("pk"),
+                done=Count("pk", filter=Q(status=PairAssignment.Status.SUBMITTED)),
+            )
+            .order_by("coder__username")
+        )
     return [CoderProgress(r["coder__username"], r["done"], r["total"]) for r in rows]
 
 

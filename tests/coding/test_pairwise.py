@@ -245,3 +245,35 @@ def test_coder_cannot_open_a_pair_of_the_other_coder_only(pw, client):
     assert client.get(_pair_url(pw.study, code)).status_code == 404
     for junk in ("A%00B", "x" * 40, "%F0%9F%98%80"):
         assert client.get(f"/studies/{pw.study.pk}/pairs/{junk}/").status_code == 404
+
+
+def test_progress_counts_pairs_for_the_coder_and_the_lead(pw, client):
+    a = PairAssignment.objects.filter(coder=pw.coder_a).select_related("pair__study").first()
+    pair_judgment_submit(
+        assignment=a, choices=all_choices(pw.study), expected_version=0, by=pw.coder_a
+    )
+    client.force_login(pw.coder_a)
+    assert "1 of 18 of your items coded" in client.get(reverse("home")).content.decode()
+    client.force_login(pw.lead)
+    progress = client.get(reverse("coding:study-detail", args=[pw.study.pk])).context["progress"]
+    assert [(p.username, p.done, p.total) for p in progress] == [
+        ("coder_a", 1, 18),
+        ("coder_b", 0, 18),
+    ]
+
+
+def test_create_a_pairwise_study_from_the_form_and_the_api(personas, client):
+    from rest_framework.test import APIClient
+
+    client.force_login(personas.lead)
+    body = {"name": "Pairs", "rubric": personas.study.rubric_id, "coders_per_item": 2}
+    response = client.post(reverse("coding:study-create"), body | {"kind": "pairwise"})
+    assert response.status_code == 302
+    assert Study.objects.get(name="Pairs").kind == Study.Kind.PAIRWISE
+    assert client.post(reverse("coding:study-create"), body | {"kind": "x"}).status_code == 200
+    api = APIClient()
+    api.force_login(personas.lead)
+    made = api.post(reverse("api-study-list"), body | {"kind": "pairwise"}, format="json")
+    assert made.status_code == 201 and made.json()["kind"] == "pairwise"
+    bad = api.post(reverse("api-study-list"), body | {"kind": "both"}, format="json")
+    assert bad.status_code == 400
