@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 
 from alignweb.bounds import query_int
 from alignweb.permissions import LEADS, access_study
-from coding.api import ConflictError
 from coding.models import Study
+from coding.services import Conflict
 
 from .pairwise import position_bias_report, study_rankings_read
 from .views_pairwise import DEFAULT_BOOTSTRAP, MAX_PAGE_BOOTSTRAP
@@ -40,7 +40,7 @@ class StudyRankingsView(APIView):
             request, "bootstrap", low=0, high=MAX_PAGE_BOOTSTRAP, default=DEFAULT_BOOTSTRAP
         )
         if study.status != Study.Status.UNBLINDED:
-            raise ConflictError("Rankings name the hidden models: available after unblinding.")
+            raise Conflict("Rankings name the hidden models: available after unblinding.")
         return Response(
             study_rankings_read(study=study, by=request.user, bootstrap=bootstrap, seed=study.seed)
         )

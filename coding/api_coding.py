@@ -8,7 +8,6 @@ or anything that changes when another coder works.
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.request import Request
@@ -21,7 +20,7 @@ from coding.models import Assignment, Study
 
 from . import selectors
 from . import serializers as s
-from .api import CODER, apply_filters, ordering_fields, service_errors
+from .api import CODER, apply_filters, ordering_fields
 from .services import score_autosave, score_submit
 
 QUEUE_ORDERING = {"position": ("position",), "-position": ("-position",)}
@@ -30,11 +29,7 @@ QUEUE_FILTERS = {"status": ("status", {v: v for v in Assignment.Status.values})}
 
 def _own_assignment(request: Request, study_id: int, code: str) -> Assignment:
     """The caller's assignment for ``code`` inside this study (coders only), or 404."""
-    study = access_study(request.user, study_id, roles=CODER)
-    assignment = access_assignment(request.user, code)
-    if assignment.item.study_id != study.pk:
-        raise Http404("No such item.")
-    return assignment
+    return access_assignment(request.user, code, study_id=study_id)
 
 
 def _detail(assignment: Assignment) -> dict:
@@ -112,13 +107,12 @@ class MyDraftView(APIView):
         assignment = _own_assignment(request, study_id, code)
         data = s.ScoresWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            assignment = score_autosave(
-                assignment=assignment,
-                values=data.validated_data["scores"],
-                expected_version=data.validated_data["version"],
-                by=request.user,
-            )
+        assignment = score_autosave(
+            assignment=assignment,
+            values=data.validated_data["scores"],
+            expected_version=data.validated_data["version"],
+            by=request.user,
+        )
         return Response(_detail(assignment))
 
     @extend_schema(request=s.ScoresWriteSerializer, responses=WRITE_RESPONSES)
@@ -141,12 +135,11 @@ class MySubmitView(APIView):
         assignment = _own_assignment(request, study_id, code)
         data = s.ScoresWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            submitted = score_submit(
-                assignment=assignment,
-                values=data.validated_data["scores"],
-                expected_version=data.validated_data["version"],
-                by=request.user,
-            )
+        submitted = score_submit(
+            assignment=assignment,
+            values=data.validated_data["scores"],
+            expected_version=data.validated_data["version"],
+            by=request.user,
+        )
         submitted.item = assignment.item
         return Response(_detail(submitted))

@@ -19,7 +19,7 @@ from alignweb.permissions import access_pair_assignment, access_study
 from coding.models import PairAssignment, PairJudgment
 
 from . import selectors_pairwise as sel
-from .api import CODER, service_errors
+from .api import CODER
 from .serializers import DetailSerializer, StrictSerializer
 
 
@@ -112,12 +112,11 @@ class MyPairSubmitView(APIView):
         assignment = access_pair_assignment(request.user, code, study_id)
         data = PairSubmitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            pair_judgment_submit(
-                assignment=assignment,
-                choices=dict(data.validated_data["choices"]),
-                expected_version=data.validated_data["version"],
-                by=request.user,
-            )
+        pair_judgment_submit(  # service errors answer 400/409 (alignweb.errors)
+            assignment=assignment,
+            choices=dict(data.validated_data["choices"]),
+            expected_version=data.validated_data["version"],
+            by=request.user,
+        )
         assignment.refresh_from_db()
         return Response(_detail(assignment))

@@ -7,11 +7,11 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from alignweb.permissions import LEADS, access_study
+from alignweb.permissions import LEADS, access_study, require_lead_anywhere
 from coding.models import Membership, Rubric, Study
 
 from . import selectors
@@ -28,13 +28,8 @@ from .services import (
 from .views_operator import key_views_context
 
 
-def can_create_studies(user) -> bool:
-    return user.is_staff or Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()
-
-
 def _require_creator(user) -> None:
-    if not can_create_studies(user):
-        raise Http404("Not found.")
+    require_lead_anywhere(user)
 
 
 @login_required

@@ -18,8 +18,8 @@ from alignweb.permissions import (
     KEY_READERS,
     LEADS,
     RECONCILERS,
-    access_item,
     access_study,
+    access_study_item,
     study_role,
 )
 from coding.models import Item, Membership, Reconciliation, Study
@@ -111,20 +111,18 @@ def _max_spread(study: Study) -> int:
 @require_POST
 def auto_agree(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=RECONCILERS)
-    if study.status != Study.Status.OPEN:
-        messages.error(request, "Reconciliation is closed: the study is not open.")
-    else:
+    try:
         added = reconciliation_auto_agree(study=study)
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
         messages.success(request, f"Recorded {added} new agreed decision(s).")
     return redirect("coding:reconcile-queue", study.pk)
 
 
 def _study_item(request: HttpRequest, study_id: int, code: str, roles=RECONCILERS):
-    study = access_study(request.user, study_id, roles=roles)
-    item = access_item(request.user, code, roles=roles)
-    if item.study_id != study.pk:
-        raise Http404("No such item.")
-    return study, item
+    item = access_study_item(request.user, study_id, code, roles=roles)
+    return item.study, item
 
 
 def _posted(post, code: str) -> tuple[str, str, str, int | None]:
@@ -140,18 +138,12 @@ def _save_decisions(request: HttpRequest, item: Item, panel) -> tuple[int, list[
     """Apply every changed dimension; returns (saved, errors, any conflict)."""
     saved, errors, conflict = 0, [], False
     for dim_panel in panel.dimensions:
-        dim, current = dim_panel.dimension, dim_panel.decision
+        dim = dim_panel.dimension
         value, method, note, expected = _posted(request.POST, dim.code)
         if value == "":
             continue
-        if (
-            current is not None
-            and expected == current.pk
-            and (str(current.value), current.method, current.note) == (value, method, note)
-        ):
-            continue  # unchanged
         try:
-            reconciliation_decide(
+            decision = reconciliation_decide(
                 item=item,
                 dimension=dim,
                 value=value,
@@ -160,7 +152,7 @@ def _save_decisions(request: HttpRequest, item: Item, panel) -> tuple[int, list[
                 by=request.user,
                 expected_id=expected,
             )
-            saved += 1
+            saved += decision.pk != expected  # an unchanged decision is returned as it was
         except Conflict as exc:
             conflict = True
             errors.append(str(exc))
@@ -282,10 +274,8 @@ def condition_key(request: HttpRequest, study_id: int) -> HttpResponse:
 @login_required
 def condition_key_item(request: HttpRequest, study_id: int, code: str) -> HttpResponse:
     """One item's key as JSON (through the door, like the key page)."""
-    study = access_study(request.user, study_id, roles=KEY_READERS)
-    item = access_item(request.user, code, roles=KEY_READERS)
-    if item.study_id != study.pk:
-        raise Http404("No such item.")
+    item = access_study_item(request.user, study_id, code, roles=KEY_READERS)
+    study = item.study
     reason = page_reason(request, study.pk)
     try:
         key = condition_key_read(item=item, by=request.user, reason=reason)
