@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from django.db.models import Count
+
 from coding.models import PairJudgment, Reconciliation, Study
 from coding.services import ServiceError, condition_data_open
 
@@ -25,16 +27,19 @@ SOURCE_SCORES = "reconciled scores"
 
 def position_bias_report(*, study: Study) -> dict[str, Any]:
     """Share of A (left) choices overall, per coder and per dimension, exact binomial tests."""
-    rows = PairJudgment.objects.filter(assignment__pair__study=study).values_list(
-        "assignment__coder__username", "dimension__code", "choice"
+    rows = (
+        PairJudgment.objects.filter(assignment__pair__study=study)
+        .values_list("assignment__coder__username", "dimension__code", "choice")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
     overall: Counter[str] = Counter()
     by_coder: dict[str, Counter[str]] = defaultdict(Counter)
     by_dim: dict[str, Counter[str]] = defaultdict(Counter)
-    for coder, dim, choice in rows:
-        overall[choice] += 1
-        by_coder[coder][choice] += 1
-        by_dim[dim][choice] += 1
+    for coder, dim, choice, n in rows:
+        overall[choice] += n
+        by_coder[coder][choice] += n
+        by_dim[dim][choice] += n
 
     def test(c: Counter[str]) -> dict[str, Any]:
         return position_bias(c["A"], c["B"], c["tie"]).as_dict()
@@ -49,26 +54,33 @@ def position_bias_report(*, study: Study) -> dict[str, Any]:
 def pairwise_comparisons(*, study: Study) -> tuple[dict[str, list[Comparison]], dict[str, int]]:
     """Per dimension, each non-tied choice as model beats model (configuration = scaffold
     when both items share it), and the number of ties. Reads the key: callers log."""
-    rows = PairJudgment.objects.filter(assignment__pair__study=study).values_list(
-        "dimension__code",
-        "choice",
-        "assignment__first_on_left",
-        "assignment__pair__first__condition_key__model",
-        "assignment__pair__first__condition_key__scaffold",
-        "assignment__pair__second__condition_key__model",
-        "assignment__pair__second__condition_key__scaffold",
+    # Grouped in the database: one row per distinct (dimension, choice, side, models,
+    # scaffolds) with its count, which the fit weighs exactly like repeated comparisons.
+    rows = (
+        PairJudgment.objects.filter(assignment__pair__study=study)
+        .values_list(
+            "dimension__code",
+            "choice",
+            "assignment__first_on_left",
+            "assignment__pair__first__condition_key__model",
+            "assignment__pair__first__condition_key__scaffold",
+            "assignment__pair__second__condition_key__model",
+            "assignment__pair__second__condition_key__scaffold",
+        )
+        .annotate(n=Count("pk"))
+        .order_by()
     )
     comparisons: dict[str, list[Comparison]] = defaultdict(list)
     ties: Counter[str] = Counter()
-    for dim, choice, first_left, m1, s1, m2, s2 in rows:
+    for dim, choice, first_left, m1, s1, m2, s2, n in rows:
         if choice == PairJudgment.Choice.TIE:
-            ties[dim] += 1
+            ties[dim] += n
             continue
         if not m1 or not m2 or m1 == m2:
             continue
         first_won = (choice == PairJudgment.Choice.A) == first_left
         winner, loser = (m1, m2) if first_won else (m2, m1)
-        comparisons[dim].append(Comparison(winner, loser, 1, s1 if s1 == s2 and s1 else None))
+        comparisons[dim].append(Comparison(winner, loser, n, s1 if s1 == s2 and s1 else None))
     return comparisons, dict(ties)
 
 
@@ -112,7 +124,8 @@ def study_rankings_read(
         if dimensions is not None and dim not in dimensions:
             continue
         fit = bradley_terry(comparisons[dim], bootstrap, seed)
-        result[dim] = {"n_comparisons": len(comparisons[dim]), "ties": ties.get(dim, 0), **fit}
+        n = sum(c.count for c in comparisons[dim])
+        result[dim] = {"n_comparisons": n, "ties": ties.get(dim, 0), **fit}
     return {
         "study": study.pk,
         "source": source,

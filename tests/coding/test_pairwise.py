@@ -277,3 +277,40 @@ def test_create_a_pairwise_study_from_the_form_and_the_api(personas, client):
     assert made.status_code == 201 and made.json()["kind"] == "pairwise"
     bad = api.post(reverse("api-study-list"), body | {"kind": "both"}, format="json")
     assert bad.status_code == 400
+
+
+def test_four_coders_share_every_configuration_pair_evenly(personas):
+    from coding.models import Membership
+    from tests.factories import UserFactory
+
+    for name in ("coder_c", "coder_d"):
+        Membership.objects.create(
+            study=personas.study, user=UserFactory(username=name), role="coder"
+        )
+    study = open_pairwise(personas)
+    rows = PairAssignment.objects.filter(pair__study=study).values_list(
+        "coder_id",
+        "first_on_left",
+        "pair__first__condition_key__scaffold",
+        "pair__first__condition_key__model",
+        "pair__second__condition_key__model",
+    )
+    per_coder = Counter(r[0] for r in rows)
+    assert sorted(per_coder.values()) == [9, 9, 9, 9]  # 18 pairs x k=2 over 4 coders
+    per_label = Counter((r[0], r[2], *sorted(r[3:])) for r in rows)
+    labels = {k[1:] for k in per_label}
+    assert len(labels) == 6
+    for coder in per_coder:
+        counts = [per_label.get((coder, *label), 0) for label in labels]
+        assert max(counts) - min(counts) <= 1, counts  # 6 placements per label, 4 coders
+    left = Counter(r[0] for r in rows if r[1])
+    assert sum(left.values()) == 18  # each pair: one coder sees its first item on the left
+
+
+def test_pair_pages_query_counts(pw, client, django_assert_max_num_queries):
+    client.force_login(pw.coder_a)
+    code = PairAssignment.objects.filter(coder=pw.coder_a).first().pair.public_code
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("coding:pair-queue", args=[pw.study.pk])).status_code == 200
+    with django_assert_max_num_queries(14):
+        assert client.get(_pair_url(pw.study, code)).status_code == 200
