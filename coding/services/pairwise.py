@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from coding.assignment import assign
+from coding.assignment import Placement, assign
 from coding.models import (
     ConditionKey,
     Dimension,
@@ -43,9 +43,12 @@ def _candidates(study: Study) -> list[Candidate]:
 
 
 def pairs_create(*, study: Study, by=None) -> int:
-    """Make the study's pairs and give each to k coders (called by ``study_open``).
+    """Make the study's pairs and give each to k coders (``study_open``), or, when the
+    study already has pairs (items imported into an open study), add only the new ones.
 
-    Returns the number of pair assignments made. Refuses when no pair can be formed.
+    Existing pairs and their assignments are never changed: they count towards coder
+    loads and positions. Returns the number of pair assignments made; refuses when the
+    study has no pair and none can be formed.
     """
     coders = list(
         Membership.objects.filter(study=study, role=Membership.Role.CODER).values_list(
@@ -58,18 +61,35 @@ def pairs_create(*, study: Study, by=None) -> int:
             f"(it has {len(coders)})."
         )
     planned = pair_design(_candidates(study))
-    if not planned:
+    label_of = {(p.first, p.second): p.label for p in planned}
+    existing = {
+        (first, second): pk
+        for pk, first, second in Pair.objects.filter(study=study).values_list(
+            "pk", "first_id", "second_id"
+        )
+    }
+    new = [p for p in planned if (p.first, p.second) not in existing]
+    if not new:
+        if existing:
+            return 0
         raise ServiceError(
             "No pair can be formed: a pairwise study needs, for some prompt and scaffold, "
             "transcripts from at least two models (set each item's model, scaffold and prompt)."
         )
     with transaction.atomic():
         pairs = Pair.objects.bulk_create(
-            [Pair(study=study, first_id=p.first, second_id=p.second) for p in planned],
+            [Pair(study=study, first_id=p.first, second_id=p.second) for p in new],
             batch_size=1000,
         )
-        labels = [(pair.pk, plan.label) for pair, plan in zip(pairs, planned, strict=True)]
-        placements = assign(labels, coders, study.coders_per_item, study.seed)
+        labels = [(pk, label_of.get(key, "")) for key, pk in existing.items()]
+        labels += [(pair.pk, plan.label) for pair, plan in zip(pairs, new, strict=True)]
+        placed = [
+            Placement(item=pair_id, coder=coder_id, position=position)
+            for pair_id, coder_id, position in PairAssignment.objects.filter(
+                pair__study=study
+            ).values_list("pair_id", "coder_id", "position")
+        ]
+        placements = assign(labels, coders, study.coders_per_item, study.seed, placed)
         coders_by_pair: dict[int, list[int]] = defaultdict(list)
         for p in placements:
             coders_by_pair[p.item].append(p.coder)

@@ -105,7 +105,11 @@ def _condition_labels(study: Study) -> list[tuple[int, str]]:
 
 
 def assignments_extend(*, study: Study, by=None) -> int:
-    """Assign every unassigned item of an open study; existing work is never changed."""
+    """Assign every unassigned item of an open study; existing work is never changed.
+
+    A pairwise study's work is pairs: its new items join new pairs (``pairs_create``)."""
+    if study.kind == Study.Kind.PAIRWISE:
+        return pairs_create(study=study, by=by)
     coders = _coders(study)
     if len(coders) < study.coders_per_item:
         raise ServiceError(
@@ -148,10 +152,7 @@ def study_open(*, study: Study, by) -> Study:
             raise Conflict("The study is not a draft any more; reload the page.")
         Rubric.objects.filter(pk=study.rubric_id).update(frozen=True)
         study.refresh_from_db()
-        if study.kind == Study.Kind.PAIRWISE:
-            pairs_create(study=study, by=by)
-        else:
-            assignments_extend(study=study, by=by)
+        assignments_extend(study=study, by=by)
         event_record(verb="study_open", actor=by, study=study, target=study.name)
     return study
 

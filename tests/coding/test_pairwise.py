@@ -314,3 +314,27 @@ def test_pair_pages_query_counts(pw, client, django_assert_max_num_queries):
         assert client.get(reverse("coding:pair-queue", args=[pw.study.pk])).status_code == 200
     with django_assert_max_num_queries(14):
         assert client.get(_pair_url(pw.study, code)).status_code == 200
+
+
+def test_items_imported_into_an_open_pairwise_study_join_new_pairs(pw):
+    from coding.models import Assignment
+    from coding.services import items_import
+    from tests.coding.pairwise_data import pairwise_records
+
+    before = dict(PairAssignment.objects.values_list("pk", "position"))
+    records = [
+        r | {"id": r["id"] + "-new", "prompt": "P04"}
+        for r in pairwise_records()
+        if r["prompt"] == "P01"
+    ]
+    items_import(study=pw.study, records=records, by=pw.lead)
+    assert Pair.objects.filter(study=pw.study).count() == 18 + 6
+    assert (
+        dict(PairAssignment.objects.filter(pk__in=before).values_list("pk", "position")) == before
+    )
+    new = PairAssignment.objects.exclude(pk__in=before)
+    assert new.count() == 12
+    for coder in (pw.coder_a, pw.coder_b):
+        positions = sorted(new.filter(coder=coder).values_list("position", flat=True))
+        assert positions == list(range(18, 24))  # appended after the existing work
+    assert not Assignment.objects.filter(item__study=pw.study).exists()
