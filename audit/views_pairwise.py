@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
@@ -31,10 +30,9 @@ MAX_PAGE_BOOTSTRAP = 2000
 
 
 def _dimension(request: HttpRequest, codes: list[str]) -> str:
-    code = request.GET.get("dimension", "") or (codes[0] if codes else "")
-    if codes and code not in codes:
-        raise BadRequest("dimension: not a dimension of this study's rubric")
-    return code
+    """The chosen dimension; anything not in the rubric is dropped (the first one)."""
+    code = request.GET.get("dimension", "")
+    return code if code in codes else (codes[0] if codes else "")
 
 
 def _csv(study: Study, result: dict[str, Any]) -> StreamingHttpResponse:

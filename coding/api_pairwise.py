@@ -20,12 +20,12 @@ from coding.models import PairAssignment, PairJudgment
 
 from . import selectors_pairwise as sel
 from .api import CODER
-from .serializers import DetailSerializer, StrictSerializer
+from .serializers import AssignmentStatusField, DetailSerializer, StrictSerializer
 
 
 class PairRowSerializer(serializers.Serializer):
     pair = serializers.CharField(source="pair.public_code")
-    status = serializers.ChoiceField(choices=PairAssignment.Status.choices)
+    status = AssignmentStatusField()
     version = serializers.IntegerField()
 
 
@@ -35,7 +35,7 @@ class SideSerializer(serializers.Serializer):
 
 class PairDetailSerializer(serializers.Serializer):
     pair = serializers.CharField()
-    status = serializers.ChoiceField(choices=PairAssignment.Status.choices)
+    status = AssignmentStatusField()
     version = serializers.IntegerField()
     a = SideSerializer(help_text="Shown on the left.")
     b = SideSerializer(help_text="Shown on the right.")

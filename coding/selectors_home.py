@@ -37,7 +37,7 @@ def _coder_cards(user, study_ids: list[int]) -> dict[int, dict[str, Any]]:
     )
     cards = {pk: {"done": 0, "total": 0} for pk in study_ids}
     for pk, done, total in [*rows, *pair_rows]:
-        cards[pk] = {"done": done, "total": total}
+        cards[pk] = {"done": cards[pk]["done"] + done, "total": cards[pk]["total"] + total}
     for card in cards.values():
         card["percent"] = _percent(card["done"], card["total"])
         card["text"] = (

@@ -128,9 +128,7 @@ def test_rankings_json_and_csv_cover_every_dimension(judged, client):
     assert Event.objects.filter(study=p.study, verb="key_view").count() == 2
 
 
-@pytest.mark.parametrize(
-    "params", [{"bootstrap": "99999"}, {"bootstrap": "x"}, {"dimension": "D99"}]
-)
+@pytest.mark.parametrize("params", [{"bootstrap": "99999"}, {"bootstrap": "x"}])
 def test_hostile_parameters_are_400(judged, client, params):
     p, _ = judged
     _unblind(p)
@@ -178,3 +176,11 @@ def test_rankings_of_an_ordinary_study_come_from_reconciled_scores(personas, cli
     assert d1["overall"]["converged"] is False and d1["overall"]["log_strength"] is None
     assert d1["by_configuration"]["C1"]["converged"] is False
     assert Study.objects.get(pk=study.pk).status == Study.Status.UNBLINDED
+
+
+def test_unknown_dimension_falls_back_to_the_first(judged, client):
+    p, _ = judged
+    _unblind(p)
+    client.force_login(p.lead)
+    response = client.get(_url(p, dimension="__class__", bootstrap=0))
+    assert response.status_code == 200 and response.context["dimension"] == "D1"
