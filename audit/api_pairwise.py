@@ -31,13 +31,13 @@ class StudyRankingsView(APIView):
     """Bradley-Terry per dimension (overall, per scaffold, rank flips); 409 until unblinded."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("bootstrap", int, description="0-2000, default 200")],
+        parameters=[OpenApiParameter("draws", int, description="bootstrap draws 0-2000 (200)")],
         responses={200: OpenApiResponse(description="rankings document"), 409: None},
     )
     def get(self, request: Request, study_id: int) -> Response:
         study = access_study(request.user, study_id, roles=LEADS)
         bootstrap = query_int(
-            request, "bootstrap", low=0, high=MAX_PAGE_BOOTSTRAP, default=DEFAULT_BOOTSTRAP
+            request, "draws", low=0, high=MAX_PAGE_BOOTSTRAP, default=DEFAULT_BOOTSTRAP
         )
         if study.status != Study.Status.UNBLINDED:
             raise Conflict("Rankings name the hidden models: available after unblinding.")

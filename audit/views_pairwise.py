@@ -50,7 +50,7 @@ def _csv(study: Study, result: dict[str, Any]) -> StreamingHttpResponse:
 @login_required
 def study_rankings(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=LEADS)
-    bootstrap = param_int(request.GET, "bootstrap", low=0, high=MAX_PAGE_BOOTSTRAP,
+    bootstrap = param_int(request.GET, "draws", low=0, high=MAX_PAGE_BOOTSTRAP,
                           default=DEFAULT_BOOTSTRAP)  # fmt: skip
     fmt = request.GET.get("format", "")
     dims = dimension_list(study=study)

@@ -95,7 +95,7 @@ def test_rankings_after_unblinding_are_logged_and_match_the_choices(judged, clie
     p, truth = judged
     _unblind(p)
     client.force_login(p.lead)
-    response = client.get(_url(p, dimension="D1", bootstrap=50))
+    response = client.get(_url(p, dimension="D1", draws=50))
     assert response.status_code == 200
     result = response.context["bt"]
     assert result["overall"]["rank"] == ["zephyr-large", "orion-mini", "GPT-4o"]
@@ -116,19 +116,19 @@ def test_rankings_json_and_csv_cover_every_dimension(judged, client):
     p, _ = judged
     _unblind(p)
     client.force_login(p.lead)
-    data = json.loads(client.get(_url(p, format="json", bootstrap=20)).content)
+    data = json.loads(client.get(_url(p, format="json", draws=20)).content)
     assert data["source"] == "pairwise judgments" and data["bootstrap"] == 20
     assert "D2" not in data["dimensions"]  # all ties: nothing to fit
     assert data["dimensions"]["D1"]["ties"] == 0 and data["dimensions"]["D1"]["n_comparisons"] == 36
     assert data["dimensions"]["D1"]["overall"]["ci"] is not None
-    response = client.get(_url(p, format="csv", bootstrap=0))
+    response = client.get(_url(p, format="csv", draws=0))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:3] == ["dimension", "scope", "rank"]
     assert rows[1][:4] == ["D1", "overall", "1", "zephyr-large"]
     assert Event.objects.filter(study=p.study, verb="key_view").count() == 2
 
 
-@pytest.mark.parametrize("params", [{"bootstrap": "99999"}, {"bootstrap": "x"}])
+@pytest.mark.parametrize("params", [{"draws": "99999"}, {"draws": "x"}])
 def test_hostile_parameters_are_400(judged, client, params):
     p, _ = judged
     _unblind(p)
@@ -168,7 +168,7 @@ def test_rankings_of_an_ordinary_study_come_from_reconciled_scores(personas, cli
     study_lock(study=study, by=personas.lead, override=True, reason="test")
     study_unblind(study=study, by=personas.lead, reason="test")
     client.force_login(personas.lead)
-    data = json.loads(client.get(_url(personas, format="json", bootstrap=0)).content)
+    data = json.loads(client.get(_url(personas, format="json", draws=0)).content)
     assert data["source"] == "reconciled scores"
     d1 = data["dimensions"]["D1"]
     assert d1["n_comparisons"] == 18
@@ -182,5 +182,5 @@ def test_unknown_dimension_falls_back_to_the_first(judged, client):
     p, _ = judged
     _unblind(p)
     client.force_login(p.lead)
-    response = client.get(_url(p, dimension="__class__", bootstrap=0))
+    response = client.get(_url(p, dimension="__class__", draws=0))
     assert response.status_code == 200 and response.context["dimension"] == "D1"

@@ -115,8 +115,8 @@ def test_lead_position_bias_then_rankings_after_unblinding(pw):
     assert lead.get(url).status_code == 409
     study_lock(study=pw.study, by=pw.lead)
     study_unblind(study=pw.study, by=pw.lead, reason="done")
-    assert lead.get(url + "?bootstrap=100000").status_code == 400
-    data = lead.get(url + "?bootstrap=0").json()
+    assert lead.get(url + "?draws=100000").status_code == 400
+    data = lead.get(url + "?draws=0").json()
     # Sides alternate per pair, so always-left gives each model as many wins as losses.
     d1 = data["dimensions"]["D1"]
     assert d1["n_comparisons"] == 36 and d1["overall"]["converged"]
