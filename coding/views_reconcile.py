@@ -34,6 +34,7 @@ from .selectors_reconcile import (
     reconcile_queue,
     reconcile_summary,
 )
+from .serializers import condition_key_row
 from .services import (
     Conflict,
     ServiceError,
@@ -282,9 +283,8 @@ def condition_key_item(request: HttpRequest, study_id: int, code: str) -> HttpRe
     except ServiceError as exc:
         return door_refusal(request, study=study, what="the condition key", exc=exc)
     door_passed(request, study.pk, reason)
-    data = {"item": item.public_code}
-    if key is not None:
-        data |= {c: getattr(key, c) for c in exports.CONDITION_COLUMNS} | {"metadata": key.metadata}
+    # The same row as the API's key endpoint (blank cells when the item has no key).
+    data = condition_key_row(item.public_code, key)
     body = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
     return HttpResponse(body, content_type="application/json")
 
