@@ -2,12 +2,22 @@
 
 from django.urls import path
 
-from . import api
+from . import api, api_pairwise
 
 urlpatterns = [
     path(
         "studies/<int:study_id>/agreement/",
         api.AgreementView.as_view(),
         name="api-study-agreement",
+    ),
+    path(
+        "studies/<int:study_id>/position-bias/",
+        api_pairwise.PositionBiasView.as_view(),
+        name="api-position-bias",
+    ),
+    path(
+        "studies/<int:study_id>/rankings/",
+        api_pairwise.StudyRankingsView.as_view(),
+        name="api-study-rankings",
     ),
 ]

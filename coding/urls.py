@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_lead, views_operator, views_reconcile
+from . import views, views_lead, views_operator, views_pairwise, views_reconcile
 from .urls_import import urlpatterns as import_patterns
 from .urls_people import urlpatterns as people_patterns
 from .urls_reconcile import urlpatterns as reconcile_patterns
@@ -30,6 +30,14 @@ urlpatterns = [
     path("<int:study_id>/items/<str:code>/", views.code_item, name="code-item"),
     path("<int:study_id>/items/<str:code>/save/", views.save_item, name="save-item"),
     path("<int:study_id>/items/<str:code>/submit/", views.submit_item, name="submit-item"),
+    path("<int:study_id>/pairs/", views_pairwise.pair_queue, name="pair-queue"),
+    path("<int:study_id>/pairs/next/", views_pairwise.next_pair, name="next-pair"),
+    path("<int:study_id>/pairs/<str:code>/", views_pairwise.code_pair, name="code-pair"),
+    path(
+        "<int:study_id>/pairs/<str:code>/submit/",
+        views_pairwise.submit_pair,
+        name="submit-pair",
+    ),
 ]
 
 urlpatterns += import_patterns
