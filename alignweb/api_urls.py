@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("coding.api_urls")),
+    path("", include("coding.api.urls")),
     path("", include("transcripts.api_urls")),
     path("", include("audit.api_urls")),
 ]

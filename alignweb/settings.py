@@ -77,7 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "alignweb.context_processors.navigation",
+                "coding.context_processors.navigation",
             ],
         },
     },

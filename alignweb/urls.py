@@ -3,7 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import health, views
+from coding.views import home as views
+
+from . import health
 from .account import PasswordChangeView
 from .auth import LoginView, ThrottledAdminAuthenticationForm
 

@@ -1,6 +1,6 @@
 """Which analyses a study can run, and for the others which field is missing and how to add it.
 
-The checks use ``coding.selectors_keys.condition_coverage``: counts of transcripts whose
+The checks use ``coding.selectors.keys.condition_coverage``: counts of transcripts whose
 sealed key fills each field, never the values, so they work (unlogged) before unblinding.
 An analysis is *offered* when the study has what it needs, and *open* once the study is
 unblinded too (the condition-based pages read the key itself, logged).
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from coding.models import Study
-from coding.selectors_keys import condition_coverage
+from coding.selectors.keys import condition_coverage
 
 
 @dataclass

@@ -18,8 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alignweb.permissions import LEADS, UserLike, access_study
 from coding.models import Study
+from coding.permissions import LEADS, UserLike, access_study
 
 from .models import AgreementSnapshot
 

@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alignweb.bounds import query_int
-from alignweb.permissions import LEADS, access_study
 from coding.models import Study
+from coding.permissions import LEADS, access_study
 from coding.services import Conflict
 
 from .pairwise import position_bias_report, study_rankings_read

@@ -18,11 +18,11 @@ from typing import Any
 
 from django.utils import timezone
 
+from audit.stats.profiles import mean_ci
 from coding import hooks
 from coding.models import Study
 
 from . import selectors, services
-from .analysis import mean_ci
 from .claim_levels import claim_levels_build, levels_markdown, why_not
 from .registry import registry_revision
 from .stats.anova import natural_key

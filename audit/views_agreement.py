@@ -22,8 +22,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from alignweb.bounds import ID, param_int
-from alignweb.permissions import LEADS, access_study
 from coding.csvsafe import csv_lines
+from coding.permissions import LEADS, access_study
 from coding.selectors import study_summary
 from coding.services import event_record
 

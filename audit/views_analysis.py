@@ -14,14 +14,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
-from alignweb.permissions import LEADS, access_study
+from audit.stats.profiles import efficacy_compute, efficacy_input, matrix_build, profiles_build
 from coding.csvsafe import csv_lines
 from coding.models import Study
+from coding.permissions import LEADS, access_study
 from coding.selectors import study_summary
 from coding.services import ServiceError, event_record
 
 from . import selectors, services
-from .analysis import efficacy_compute, efficacy_input, matrix_build, profiles_build
 from .analysis_requirements import analyses_available
 from .charts import Bar, Group, Panel, bar_chart
 from .claims import claim_report_build, claim_report_markdown

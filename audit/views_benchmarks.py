@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from alignweb.permissions import require_lead_anywhere
+from coding.permissions import require_lead_anywhere
 from coding.services import ServiceError
 
 from . import registry

@@ -15,8 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from alignweb.permissions import LEADS, access_study
 from coding.models import Item, ScrubRule, Study
+from coding.permissions import LEADS, access_study
 from coding.selectors import redaction_summary, study_summary
 from coding.services import ServiceError, scrub_rule_add, scrub_rule_delete
 

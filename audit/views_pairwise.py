@@ -16,9 +16,9 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from alignweb.bounds import param_int
-from alignweb.permissions import LEADS, access_study
 from coding.csvsafe import csv_lines
 from coding.models import Study
+from coding.permissions import LEADS, access_study
 from coding.selectors import study_summary
 
 from .pairwise import position_bias_report, study_rankings_read

@@ -14,8 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from alignweb.permissions import require_lead_anywhere
-from coding.selectors_keys import condition_coverage_for
+from coding.permissions import require_lead_anywhere
+from coding.selectors.keys import condition_coverage_for
 from coding.services import ServiceError
 
 from . import registry, selectors, services

@@ -17,8 +17,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
-from alignweb.permissions import LEADS, access_study, require_lead_anywhere
 from coding.csvsafe import csv_lines
+from coding.permissions import LEADS, access_study, require_lead_anywhere
 from coding.selectors import study_summary
 
 from .charts import Bar, Group, Panel, bar_chart, interval_chart, line_chart, rank_chart

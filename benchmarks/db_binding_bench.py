@@ -37,8 +37,8 @@ def _variant(name: str) -> dict[str, float]:
 
     from django.db import connection
 
-    from alignweb.permissions import access_assignment
     from coding.models import Score
+    from coding.permissions import access_assignment
     from tests.factories import AssignmentFactory, ItemFactory, make_personas
 
     p = make_personas()

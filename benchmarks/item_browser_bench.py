@@ -103,8 +103,8 @@ def main() -> None:
     from django.db import connection
 
     from coding.models import Event, Rubric
-    from coding.selectors_events import EventFilters, event_page
-    from coding.selectors_items import ItemFilters, item_page
+    from coding.selectors.events import EventFilters, event_page
+    from coding.selectors.items import ItemFilters, item_page
 
     users = get_user_model().objects
     lead = users.create(username="bench-lead")
@@ -146,7 +146,7 @@ def main() -> None:
         a, b = timed(small_cases[name]), timed(large_cases[name])
         print(f"{name:<22}{a * 1000:>10.1f}ms{b * 1000:>13.1f}ms{b / a:>8.2f}")
     if connection.vendor == "postgresql":
-        from coding.selectors_items import _filtered, without_jit
+        from coding.selectors.items import _filtered, without_jit
 
         for title, qs in (
             ("first page", _filtered(large, ItemFilters()).order_by("public_code")[:51]),

@@ -44,10 +44,10 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from alignweb.version import code_version
+from coding.selectors import design_matrix_rows
 
 from .csvsafe import csv_chunks, csv_header, csv_text, neutralise, neutralise_text
 from .models import Assignment, Dimension, Event, Item, Score, Study
-from .selectors import design_matrix_rows
 from .services import condition_data_open, event_record
 
 CHUNK = 5000

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django import forms
 
+from coding.selectors.items import STATES
+
 from .invites import DEFAULT_TTL_DAYS, MAX_TTL_DAYS
 from .models import Membership
-from .selectors_items import STATES
 
 
 class InviteForm(forms.Form):

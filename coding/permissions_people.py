@@ -1,6 +1,6 @@
 """Permission getters for the people, item-browser and event pages (leads only).
 
-Like alignweb.permissions: each returns the object or raises 404, so a non-lead learns
+Like coding.permissions: each returns the object or raises 404, so a non-lead learns
 nothing about what exists.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from alignweb.permissions import LEADS, UserLike, access_study
+from coding.permissions import LEADS, UserLike, access_study
 
 from .models import Invite, Membership, Study
 

@@ -1,6 +1,11 @@
 from django.urls import path
 
-from . import views, views_lead, views_operator, views_pairwise, views_reconcile
+from coding.views import coder as views
+from coding.views import lead as views_lead
+from coding.views import operator as views_operator
+from coding.views import pairwise as views_pairwise
+from coding.views import reconcile as views_reconcile
+
 from .urls_import import urlpatterns as import_patterns
 from .urls_people import urlpatterns as people_patterns
 from .urls_reconcile import urlpatterns as reconcile_patterns

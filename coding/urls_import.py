@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views_import
+from coding.views import imports as views_import
 
 urlpatterns = [
     path("<int:study_id>/import/", views_import.study_import, name="study-import"),

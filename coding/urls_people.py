@@ -7,7 +7,9 @@ study-events.
 
 from django.urls import path
 
-from . import views_events, views_items, views_members
+from coding.views import events as views_events
+from coding.views import items as views_items
+from coding.views import members as views_members
 
 urlpatterns = [
     path("<int:study_id>/members/", views_members.study_members, name="study-members"),

@@ -7,7 +7,7 @@ condition-key, condition-key-item, export-csv, export-provenance.
 
 from django.urls import path
 
-from . import views_reconcile as v
+from coding.views import reconcile as v
 
 urlpatterns = [
     path("<int:study_id>/reconcile/", v.queue, name="reconcile-queue"),

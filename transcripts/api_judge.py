@@ -15,7 +15,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from alignweb.permissions import LEADS, access_study
+from coding.permissions import LEADS, access_study
 
 from . import judge_selectors as sel
 from . import judge_services as svc

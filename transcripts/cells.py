@@ -1,4 +1,4 @@
-"""Calling the model for a claimed cell and storing the outcome (claiming is in claims.py).
+"""Calling the model for a claimed cell and storing the outcome (claiming is in leases.py).
 
 The model is called with no transaction open. The result is written only if the claim
 token still matches, so a late duplicate (a worker that lost its lease and was replaced)

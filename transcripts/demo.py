@@ -13,8 +13,9 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from transcripts.leases import slot_drive
+
 from .builtin import DEMO_PROMPT_SET, install_builtins
-from .claims import slot_drive
 from .models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold
 from .providers.fake_server import FakeModelServer, FakeServerConfig
 from .services import endpoint_create, run_create, run_to_study

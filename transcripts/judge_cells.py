@@ -1,6 +1,6 @@
 """Claiming, calling and storing the cells of a judge run (one cell = one item).
 
-The same machinery as generation cells (``claims.py``, ``cells.py``): a claim is a
+The same machinery as generation cells (``leases.py``, ``cells.py``): a claim is a
 compare-and-set under the endpoint's row lock, counting the endpoint's concurrency across
 generation and judge cells alike and spending from its shared rate limits
 (``limits.acquire``); the model is called with no transaction open through
@@ -25,10 +25,10 @@ from django.db.models import F, Min
 from django.utils import timezone
 
 from coding.models import Dimension
+from transcripts.leases import INLINE_WAIT, claimable, endpoint_active_cells
 
 from . import breaker, limits
 from .cells import call_model, redact
-from .claims import INLINE_WAIT, claimable, endpoint_active_cells
 from .judge_prompt import RubricDimension, RubricLevel, parse_reply, repair_messages
 from .models import ModelEndpoint
 from .models_judge import JudgeCell, JudgeRun, JudgeScore

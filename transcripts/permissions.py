@@ -12,8 +12,8 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
-from alignweb.permissions import UserLike, generates_anywhere
 from coding.models import Membership, Study
+from coding.permissions import UserLike, generates_anywhere
 
 from .models import GenerationRun, ModelEndpoint
 

@@ -23,8 +23,8 @@ from django.db.models import Count
 
 from alignweb.celery import app
 from alignweb.queues import queue_name
+from transcripts.leases import INLINE_WAIT, slot_drive, slot_step
 
-from .claims import INLINE_WAIT, slot_drive, slot_step
 from .models import ModelEndpoint, Transcript
 
 GENERATION = "generation"

@@ -14,9 +14,9 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from alignweb.permissions import LEADS, access_study
 from audit.judge_calibration import CSV_HEADER, LABELS, calibration_csv_rows
 from coding.csvsafe import csv_lines
+from coding.permissions import LEADS, access_study
 from coding.services import ServiceError, event_record
 
 from . import judge_selectors as sel

@@ -28,9 +28,9 @@ from coding.models import (
     Score,
     Study,
 )
+from coding.selectors.reconcile import agreed_cells
 
 from ..rubric_cache import rubric_dimensions
-from ..selectors_reconcile import agreed_cells
 from .door import condition_data_open
 from .errors import Conflict, ServiceError
 from .events import event_record

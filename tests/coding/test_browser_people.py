@@ -166,7 +166,7 @@ def _code(p, n, disagree):
 
 
 def _disputed(p):
-    from coding.selectors_reconcile import reconcile_queue
+    from coding.selectors.reconcile import reconcile_queue
 
     codes = {e.item_code for e in reconcile_queue(study=p.study, status="open")}
     return Item.objects.filter(public_code__in=codes).values_list("pk", flat=True)

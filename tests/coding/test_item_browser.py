@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from coding.models import Assignment, Event, Item, Reconciliation
 from coding.page_fragments import item_html
-from coding.selectors_items import (
+from coding.selectors.items import (
     ItemFilters,
     item_page,
     normalise_code_query,

@@ -10,7 +10,7 @@ from django.db import connection
 from django.urls import reverse
 
 from coding.models import Assignment, Event, Item, Reconciliation, Score, Study
-from coding.selectors_reconcile import (
+from coding.selectors.reconcile import (
     coder_label,
     reconcile_item_get,
     reconcile_next_code,

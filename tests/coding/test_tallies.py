@@ -9,7 +9,7 @@ import pytest
 
 from coding.models import Assignment, Disagreement, Membership, Reconciliation, StudyTally
 from coding.selectors import study_progress, study_summary, study_totals
-from coding.selectors_reconcile import parse_cursor, reconcile_queue, reconcile_queue_page
+from coding.selectors.reconcile import parse_cursor, reconcile_queue, reconcile_queue_page
 from coding.services import (
     reconciliation_auto_agree,
     reconciliation_decide,

@@ -11,7 +11,7 @@ from tests.conftest import browser_login
 from tests.factories import make_personas
 from tests.transcripts.conftest import builtin_scaffolds, demo_prompt_set
 from transcripts import services
-from transcripts.claims import slot_drive
+from transcripts.leases import slot_drive
 from transcripts.models import GenerationRun, ModelEndpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process

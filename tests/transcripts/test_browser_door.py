@@ -35,7 +35,7 @@ def _finished_run(owner, server, name: str):
         policy=FAST_POLICY,
         dispatch=False,
     )
-    from transcripts.claims import slot_drive
+    from transcripts.leases import slot_drive
 
     slot_drive(run_id=run.pk, endpoint_id=endpoint.pk)
     run.refresh_from_db()

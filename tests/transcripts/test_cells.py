@@ -13,7 +13,7 @@ from django.utils import timezone
 from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prompt_set
 from transcripts import breaker, services
 from transcripts.cells import Claim, cell_call, cell_record
-from transcripts.claims import cell_claim, cell_claim_next, cell_process
+from transcripts.leases import cell_claim, cell_claim_next, cell_process
 from transcripts.models import GenerationRun, Transcript
 
 pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
@@ -269,7 +269,7 @@ def test_the_model_is_called_outside_any_transaction(
     from django.db import connection
 
     from tests.transcripts.conftest import builtin_scaffolds as scaffolds
-    from transcripts.claims import slot_drive
+    from transcripts.leases import slot_drive
     from transcripts.providers.openai_provider import OpenAIProvider
 
     seen = []

@@ -192,7 +192,7 @@ def test_scores_stay_out_of_agreement_reconciliation_and_exports_unless_opted_in
     assert Score.objects.filter(assignment__coder=bot).count() == 12 * 8
     assert len(coder_pseudonyms(study=study)) == 3  # exports name it as a coder
     # Reconciliation: items where the model disagrees now show three coders.
-    from coding.selectors_reconcile import reconcile_item_get
+    from coding.selectors.reconcile import reconcile_item_get
 
     item = study.items.first()
     assert reconcile_item_get(item=item).submitted == 3

@@ -14,7 +14,7 @@ from tests.factories import make_personas
 from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prompt_set
 from transcripts import limits, services
 from transcripts.cells import Claim
-from transcripts.claims import cell_claim_next, slot_step
+from transcripts.leases import cell_claim_next, slot_step
 from transcripts.models import EndpointLimiter, ModelEndpoint, Transcript
 
 pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process

@@ -14,7 +14,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from alignweb.bounds import ID, INT32_MAX, OutOfBounds, param_int, parse_int
-from alignweb.permissions import (
+from coding import exports
+from coding.door_http import door_passed, door_refusal, page_reason
+from coding.models import Item, Membership, Reconciliation, Study
+from coding.permissions import (
     KEY_READERS,
     LEADS,
     RECONCILERS,
@@ -22,11 +25,7 @@ from alignweb.permissions import (
     access_study_item,
     study_role,
 )
-from coding.models import Item, Membership, Reconciliation, Study
-
-from . import exports
-from .door_http import door_passed, door_refusal, page_reason
-from .selectors_reconcile import (
+from coding.selectors.reconcile import (
     STATUSES,
     parse_cursor,
     reconcile_item_get,
@@ -34,8 +33,8 @@ from .selectors_reconcile import (
     reconcile_queue_page,
     reconcile_summary,
 )
-from .serializers import condition_key_row
-from .services import (
+from coding.serializers import condition_key_row
+from coding.services import (
     Conflict,
     ServiceError,
     condition_key_read,
@@ -45,7 +44,7 @@ from .services import (
     study_lock,
     study_unblind,
 )
-from .views_lead import _lead_context
+from coding.views.lead import _lead_context
 
 QUEUE_PAGE = 100
 KEY_PAGE = 100

@@ -12,12 +12,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from alignweb.permissions import access_assignment, access_study
+from coding import selectors
 from coding.models import Membership, Study
-
-from . import selectors
-from .page_fragments import item_html, rubric_form_html
-from .services import Conflict, ServiceError, score_autosave, score_submit
+from coding.page_fragments import item_html, rubric_form_html
+from coding.permissions import access_assignment, access_study
+from coding.services import Conflict, ServiceError, score_autosave, score_submit
 
 CODER = [Membership.Role.CODER]
 NOT_SAVED = (

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from .models import Assignment, Item, Membership, PairAssignment, Score, Study, StudyTally
-from .models_tally import TALLY_FIELDS
+from coding.models import Assignment, Item, Membership, PairAssignment, Score, Study, StudyTally
+from coding.models_tally import TALLY_FIELDS
 
 
 def membership_list_for_user(*, user) -> QuerySet[Membership]:

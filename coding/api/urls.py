@@ -2,7 +2,11 @@
 
 from django.urls import path
 
-from . import api_coding, api_exports, api_pairwise, api_reconcile, api_studies
+from coding.api import coding as api_coding
+from coding.api import exports as api_exports
+from coding.api import pairwise as api_pairwise
+from coding.api import reconcile as api_reconcile
+from coding.api import studies as api_studies
 
 S = "studies/<int:study_id>/"
 

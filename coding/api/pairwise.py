@@ -1,6 +1,6 @@
 """A coder's pairwise work through the REST API: queue, next pair, one pair, submit.
 
-Blind like ``coding/api_coding.py``: the caller's own pair assignments only; each side is
+Blind like ``coding/api/coding.py``: the caller's own pair assignments only; each side is
 the scrubbed content of an item, labelled A (left) and B (right) as this coder sees them,
 without item codes, ids, timestamps or conditions. Outsiders and other roles get 404.
 """
@@ -15,12 +15,11 @@ from rest_framework.views import APIView
 
 from alignweb.bounds import INT32_MAX
 from alignweb.parsers import SafeJSONParser
-from alignweb.permissions import access_pair_assignment, access_study
+from coding.api import CODER
 from coding.models import PairAssignment, PairJudgment
-
-from . import selectors_pairwise as sel
-from .api import CODER
-from .serializers import AssignmentStatusField, DetailSerializer, StrictSerializer
+from coding.permissions import access_pair_assignment, access_study
+from coding.selectors import pairwise as sel
+from coding.serializers import AssignmentStatusField, DetailSerializer, StrictSerializer
 
 
 class PairRowSerializer(serializers.Serializer):
@@ -107,7 +106,7 @@ class MyPairSubmitView(APIView):
         responses={200: PairDetailSerializer, 400: DetailSerializer, 409: DetailSerializer},
     )
     def post(self, request: Request, study_id: int, code: str) -> Response:
-        from .services import pair_judgment_submit
+        from coding.services import pair_judgment_submit
 
         assignment = access_pair_assignment(request.user, code, study_id)
         data = PairSubmitSerializer(data=request.data)

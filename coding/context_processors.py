@@ -1,7 +1,7 @@
 from django.http import HttpRequest
 
-from alignweb.permissions import roles_anywhere
 from coding.models import Membership
+from coding.permissions import roles_anywhere
 
 
 def navigation(request: HttpRequest) -> dict:

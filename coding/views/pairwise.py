@@ -12,13 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from alignweb.permissions import access_pair_assignment, access_study
 from coding.models import Membership, PairAssignment, PairJudgment
-
-from . import selectors_pairwise as sel
-from .page_fragments import item_html
-from .rubric_cache import rubric_dimensions
-from .services import Conflict, ServiceError, pair_judgment_submit
+from coding.page_fragments import item_html
+from coding.permissions import access_pair_assignment, access_study
+from coding.rubric_cache import rubric_dimensions
+from coding.selectors import pairwise as sel
+from coding.services import Conflict, ServiceError, pair_judgment_submit
 
 CODER = [Membership.Role.CODER]
 CHOICES = [(c.value, c.label) for c in PairJudgment.Choice]

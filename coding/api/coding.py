@@ -15,13 +15,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alignweb.parsers import SafeJSONParser
-from alignweb.permissions import access_assignment, access_study
+from coding import selectors
+from coding import serializers as s
+from coding.api import CODER, apply_filters, ordering_fields
 from coding.models import Assignment
-
-from . import selectors
-from . import serializers as s
-from .api import CODER, apply_filters, ordering_fields
-from .services import score_autosave, score_submit
+from coding.permissions import access_assignment, access_study
+from coding.services import score_autosave, score_submit
 
 QUEUE_ORDERING = {"position": ("position",), "-position": ("-position",)}
 QUEUE_FILTERS = {"status": ("status", {v: v for v in Assignment.Status.values})}

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from .models import Assignment, Dimension, Item, Membership, PairAssignment, Reconciliation
+from coding.models import Assignment, Dimension, Item, Membership, PairAssignment, Reconciliation
 
 
 def _percent(done: int, total: int) -> int:

@@ -11,10 +11,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from alignweb.permissions import access_study
 from coding.models import Membership, Study
-
-from .selectors_door import key_view_summary
+from coding.permissions import access_study
+from coding.selectors.door import key_view_summary
 
 OPERATORS = (Membership.Role.OPERATOR,)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .models import Event, Study
+from coding.models import Event, Study
 
 KEY_VIEW = "key_view"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from .models import Item, PairAssignment, Study
+from coding.models import Item, PairAssignment, Study
 
 
 def pair_queue(*, study: Study, coder) -> QuerySet[PairAssignment]:

@@ -14,7 +14,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alignweb.parsers import SafeJSONParser
-from alignweb.permissions import (
+from alignweb.text import text_problem
+from coding import selectors
+from coding import serializers as s
+from coding.api import apply_filters, ordering_fields
+from coding.door_http import REASON_PARAM, api_reason, api_refusal
+from coding.models import Item, Membership, Rubric, Study
+from coding.permissions import (
     KEY_READERS,
     LEADS,
     UserLike,
@@ -23,15 +29,8 @@ from alignweb.permissions import (
     leads_anywhere,
     study_role,
 )
-from alignweb.text import text_problem
-from coding.models import Item, Membership, Rubric, Study
-
-from . import selectors
-from . import serializers as s
-from .api import apply_filters, ordering_fields
-from .door_http import REASON_PARAM, api_reason, api_refusal
-from .selectors_pairwise import pair_progress
-from .services import (
+from coding.selectors.pairwise import pair_progress
+from coding.services import (
     ServiceError,
     condition_key_read,
     items_import_file,

@@ -11,14 +11,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from . import selectors_items, selectors_members
-from .forms import MemberForm
-from .forms_people import AcceptForm, InviteForm, RemoveForm
-from .invites import email_configured, invite_for_token, parse_invite_list, send_invite_email
-from .models import Invite, Membership
-from .permissions_people import access_invite, access_member, lead_study
-from .services import ServiceError, membership_add
-from .services.members import (
+from coding.forms import MemberForm
+from coding.forms_people import AcceptForm, InviteForm, RemoveForm
+from coding.invites import email_configured, invite_for_token, parse_invite_list, send_invite_email
+from coding.models import Invite, Membership
+from coding.permissions_people import access_invite, access_member, lead_study
+from coding.selectors import items as selectors_items
+from coding.selectors import members as selectors_members
+from coding.services import ServiceError, membership_add
+from coding.services.members import (
     FieldError,
     IssuedInvite,
     invite_accept_existing,

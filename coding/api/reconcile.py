@@ -1,6 +1,6 @@
 """Reconciliation (adjudicators and leads), locking, unblinding and the condition key
 (leads) through the REST API. Thin: the rules are in coding/services/reconciliation.py
-and the reads in coding/selectors_reconcile.py, shared with coding/views_reconcile.py.
+and the reads in coding/selectors/reconcile.py, shared with coding/views/reconcile.py.
 CSV exports are in api_exports.py.
 """
 
@@ -16,21 +16,20 @@ from rest_framework.views import APIView
 
 from alignweb.bounds import INT32_MAX, query_int
 from alignweb.parsers import SafeJSONParser
-from alignweb.permissions import (
+from coding import serializers as s
+from coding.api import choice_param
+from coding.api.studies import study_detail_data
+from coding.door_http import REASON_PARAM, api_reason, api_refusal
+from coding.models import Dimension, Item, Membership, Study
+from coding.permissions import (
     KEY_READERS,
     LEADS,
     RECONCILERS,
     access_study,
     access_study_item,
 )
-from coding.models import Dimension, Item, Membership, Study
-
-from . import serializers as s
-from .api import choice_param
-from .api_studies import study_detail_data
-from .door_http import REASON_PARAM, api_reason, api_refusal
-from .selectors_reconcile import STATUSES, reconcile_item_get, reconcile_queue
-from .services import (
+from coding.selectors.reconcile import STATUSES, reconcile_item_get, reconcile_queue
+from coding.services import (
     ServiceError,
     condition_keys_read,
     reconciliation_auto_agree,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, Q
 
-from .models import Assignment, Dimension, Disagreement, Item, Reconciliation, Score, Study
+from coding.models import Assignment, Dimension, Disagreement, Item, Reconciliation, Score, Study
 
 STATUSES = ("all", "open", "reconciled")
 
@@ -311,7 +311,7 @@ def reconcile_item_get(*, item: Item) -> ItemPanel:
 
 def reconcile_summary(*, study: Study) -> dict[str, int]:
     """Counts for the queue header and the lock page, from the study's counters."""
-    from .selectors import study_totals
+    from coding.selectors import study_totals
 
     totals = study_totals(study=study)
     n_items = totals["items"]

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from .models import Event, MemberRemoval, Membership, Study
-from .selectors_items import without_jit
+from coding.models import Event, MemberRemoval, Membership, Study
+from coding.selectors.items import without_jit
 
 PAGE_SIZE = 50
 SYSTEM = "system"

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Max, Q
 
-from .invites import role_label
-from .models import Assignment, Event, Invite, MemberRemoval, Membership, Score, Study
-from .pace import Pace, coder_pace, duration_label
+from coding.invites import role_label
+from coding.models import Assignment, Event, Invite, MemberRemoval, Membership, Score, Study
+from coding.pace import Pace, coder_pace, duration_label
 
 
 @dataclass

@@ -9,13 +9,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from alignweb.permissions import LEADS, access_pending_upload, access_study
+from coding.forms import ImportForm
+from coding.import_preview import CONDITION_COLUMNS
 from coding.models import PendingUpload, Study
-
-from .forms import ImportForm
-from .import_preview import CONDITION_COLUMNS
-from .selectors_keys import condition_coverage
-from .services import (
+from coding.permissions import LEADS, access_pending_upload, access_study
+from coding.selectors.keys import condition_coverage
+from coding.services import (
     ImportRejected,
     ServiceError,
     condition_keys_confirm,
@@ -23,7 +22,7 @@ from .services import (
     upload_discard,
     upload_stage,
 )
-from .views_lead import _lead_context
+from coding.views.lead import _lead_context
 
 MAX_SHOWN_ERRORS = 500
 

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from coding.selectors import membership_list_for_user
-from coding.selectors_home import study_card_progress
+from coding.selectors.home import study_card_progress
 
 
 @login_required

@@ -1,9 +1,9 @@
 """Shared pieces of the coding REST API: whitelisted ordering and filters.
 
-The endpoints live in ``api_studies.py`` (studies, members, import, rubrics, lead item
-view), ``api_coding.py`` (a coder's own queue, drafts and submissions) and
-``api_reconcile.py`` (reconciliation, locking, unblinding, exports). All of them fetch
-objects through ``alignweb.permissions`` (404 for non-members and wrong roles) and call
+The endpoints live in ``api/studies.py`` (studies, members, import, rubrics, lead item
+view), ``api/coding.py`` (a coder's own queue, drafts and submissions) and
+``api/reconcile.py`` (reconciliation, locking, unblinding, exports). All of them fetch
+objects through ``coding.permissions`` (404 for non-members and wrong roles) and call
 the same services and selectors as the HTML views; service errors become 400/403/409
 responses in one place, ``alignweb.errors.api_exception_handler``.
 """

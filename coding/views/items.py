@@ -8,16 +8,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from alignweb.permissions import LEADS, access_study_item
-
-from . import selectors_items, selectors_members
-from .forms_people import ItemFilterForm
-from .models import Assignment, Membership, Reconciliation, Study
-from .pace import BREAK_AFTER
-from .page_fragments import item_html, rubric_form_html
-from .permissions_people import lead_study
-from .selectors_items import STATE_HELP, STATES, ItemFilters, normalise_code_query
-from .services import ServiceError, condition_key_read
+from coding.forms_people import ItemFilterForm
+from coding.models import Assignment, Membership, Reconciliation, Study
+from coding.pace import BREAK_AFTER
+from coding.page_fragments import item_html, rubric_form_html
+from coding.permissions import LEADS, access_study_item
+from coding.permissions_people import lead_study
+from coding.selectors import items as selectors_items
+from coding.selectors import members as selectors_members
+from coding.selectors.items import STATE_HELP, STATES, ItemFilters, normalise_code_query
+from coding.services import ServiceError, condition_key_read
 
 
 def _lead_context(study: Study, tab: str) -> dict:

@@ -3,7 +3,8 @@
 import pytest
 from django.http import Http404
 
-from alignweb.permissions import (
+from coding.models import Membership
+from coding.permissions import (
     KEY_READERS,
     LEADS,
     access_assignment,
@@ -12,7 +13,6 @@ from alignweb.permissions import (
     generates_anywhere,
     leads_anywhere,
 )
-from coding.models import Membership
 from tests.factories import AssignmentFactory, ItemFactory
 
 

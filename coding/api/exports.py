@@ -13,10 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alignweb.bounds import ID, query_int
-from alignweb.permissions import LEADS, access_study
-
-from . import exports
-from .api import CSVRenderer
+from coding import exports
+from coding.api import CSVRenderer
+from coding.permissions import LEADS, access_study
 
 KIND_PARAM = OpenApiParameter(
     "kind", str, OpenApiParameter.PATH, enum=list(exports.KINDS), description="Export kind."

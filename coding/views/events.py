@@ -8,12 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from . import selectors_items
-from .event_display import LABELS, describe
-from .forms_people import EventFilterForm
-from .permissions_people import lead_study
-from .selectors_events import EventFilters, event_actor_choices, event_page
-from .selectors_items import normalise_code_query
+from coding.event_display import LABELS, describe
+from coding.forms_people import EventFilterForm
+from coding.permissions_people import lead_study
+from coding.selectors import items as selectors_items
+from coding.selectors.events import EventFilters, event_actor_choices, event_page
+from coding.selectors.items import normalise_code_query
 
 MAX_ID = 2**63 - 1
 

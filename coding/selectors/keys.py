@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 from django.db.models import Count, Q
 
-from .import_preview import CONDITION_NAMES, SPECIFICATIONS
-from .models import ConditionKey, Item, Study
+from coding.import_preview import CONDITION_NAMES, SPECIFICATIONS
+from coding.models import ConditionKey, Item, Study
 
 
 def _valid_specification() -> Q:

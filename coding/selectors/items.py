@@ -35,7 +35,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from .models import CODE_ALPHABET, Assignment, Dimension, Item, Reconciliation, Score, Study
+from coding.models import CODE_ALPHABET, Assignment, Dimension, Item, Reconciliation, Score, Study
 
 PAGE_SIZE = 50
 STATES: dict[str, str] = {

@@ -11,19 +11,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from alignweb.permissions import LEADS, access_study, require_lead_anywhere
+from coding import selectors
+from coding.forms import RubricImportForm, StudyForm
 from coding.models import Membership, Rubric, Study
-
-from . import selectors
-from .forms import RubricImportForm, StudyForm
-from .services import (
+from coding.permissions import LEADS, access_study, require_lead_anywhere
+from coding.services import (
     ServiceError,
     rubric_create_from_data,
     rubric_export,
     study_create,
     study_open,
 )
-from .views_operator import key_views_context
+from coding.views.operator import key_views_context
 
 
 def _require_creator(user) -> None:

@@ -23,10 +23,17 @@ from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
-from . import limits
-from .cells import Claim, cell_call, cell_config, cell_messages, cell_record, finish_run_if_done
-from .models import GenerationRun, ModelEndpoint, Transcript
-from .providers.retry import RetryPolicy
+from transcripts import limits
+from transcripts.cells import (
+    Claim,
+    cell_call,
+    cell_config,
+    cell_messages,
+    cell_record,
+    finish_run_if_done,
+)
+from transcripts.models import GenerationRun, ModelEndpoint, Transcript
+from transcripts.providers.retry import RetryPolicy
 
 State = Transcript.State
 RUNNING = GenerationRun.Status.RUNNING
@@ -62,7 +69,7 @@ def _close(cell: Transcript, now: datetime, reason: str, log: list) -> None:
 
 def endpoint_active_cells(endpoint_id: int, now: datetime) -> int:
     """Calls in flight on an endpoint: generation and judge cells with a live lease."""
-    from .models_judge import JudgeCell
+    from transcripts.models_judge import JudgeCell
 
     live = {"state": State.CLAIMED, "lease_expires_at__gt": now}
     return (

@@ -1,0 +1,1 @@
+"""The coding app's pages, one module per family."""
