@@ -337,3 +337,10 @@ class ScrubRule(models.Model):
 
 
 from .models_people import Invite, MemberRemoval  # noqa: E402, F401 - registered with the app
+from .models_gold import (  # noqa: E402, F401 - registered with the app
+    GoldAssignment,
+    GoldItem,
+    GoldVersion,
+    QualificationAttempt,
+    QualitySettings,
+)
