@@ -23,6 +23,7 @@ from . import selectors
 from . import serializers as s
 from .api import CODER, apply_filters, ordering_fields, service_errors
 from .services import score_autosave, score_submit
+from .services.gold import assignment_released
 
 QUEUE_ORDERING = {"position": ("position",), "-position": ("-position",)}
 QUEUE_FILTERS = {"status": ("status", {v: v for v in Assignment.Status.values})}
@@ -32,7 +33,7 @@ def _own_assignment(request: Request, study_id: int, code: str) -> Assignment:
     """The caller's assignment for ``code`` inside this study (coders only), or 404."""
     study = access_study(request.user, study_id, roles=CODER)
     assignment = access_assignment(request.user, code)
-    if assignment.item.study_id != study.pk:
+    if assignment.item.study_id != study.pk or not assignment_released(assignment):
         raise Http404("No such item.")
     return assignment
 

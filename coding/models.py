@@ -336,7 +336,6 @@ class ScrubRule(models.Model):
         return f"{self.kind}: {self.text}"
 
 
-from .models_people import Invite, MemberRemoval  # noqa: E402, F401 - registered with the app
 from .models_gold import (  # noqa: E402, F401 - registered with the app
     GoldAssignment,
     GoldItem,
@@ -344,3 +343,4 @@ from .models_gold import (  # noqa: E402, F401 - registered with the app
     QualificationAttempt,
     QualitySettings,
 )
+from .models_people import Invite, MemberRemoval  # noqa: E402, F401 - registered with the app

@@ -8,7 +8,7 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -18,6 +18,7 @@ from coding.models import Membership
 from . import selectors
 from .page_fragments import item_html, rubric_form_html
 from .services import Conflict, ServiceError, score_autosave, score_submit
+from .services.gold import assignment_released
 
 CODER = [Membership.Role.CODER]
 NOT_SAVED = (
@@ -92,6 +93,8 @@ def _page_context(request: HttpRequest, assignment, error: str = "", posted=None
 def _own_assignment(request: HttpRequest, study_id: int, code: str):
     """The coder's assignment for ``code`` inside this study, or 404 (one query)."""
     assignment = access_assignment(request.user, code, study_id=study_id)
+    if not assignment_released(assignment):
+        raise Http404("No such item.")
     return assignment.item.study, assignment
 
 

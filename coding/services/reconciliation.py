@@ -40,7 +40,7 @@ MAX_REASON = 2000
 def _complete_items(study: Study) -> Q:
     """Items whose every assignment is submitted (and that have at least one)."""
     return Q(
-        pk__in=Item.objects.filter(study=study)
+        pk__in=Item.objects.filter(study=study, gold__isnull=True)  # gold: services/gold.py
         .annotate(
             n=Count("assignments"),
             open_n=Count("assignments", filter=Q(assignments__status=Assignment.Status.OPEN)),

@@ -15,6 +15,7 @@ from coding.rubric_cache import rubric_dimensions
 
 from .errors import Conflict, ServiceError
 from .events import event_record
+from .gold import assignment_released, gold_after_submit
 from .reconciliation import auto_agree_completed_item
 
 MAX_RATIONALE = 5000
@@ -97,12 +98,18 @@ def score_autosave(
     """Save a draft (partial scores allowed). Returns the assignment at its new version."""
     if assignment.item.study.status != Study.Status.OPEN:
         raise ServiceError("This study is not open for coding.")
+    _require_released(assignment)
     cleaned = _clean(assignment, values, complete=False)
     with transaction.atomic():
         _claim(assignment, expected_version)
         _write_scores(assignment, cleaned)
     assignment.version = expected_version + 1  # what _claim wrote
     return assignment
+
+
+def _require_released(assignment: Assignment) -> None:
+    if not assignment_released(assignment):
+        raise ServiceError("This item is released after you pass the qualification round.")
 
 
 def _replayed(assignment: Assignment, digest: str) -> bool:
@@ -124,6 +131,7 @@ def score_submit(
     """
     if assignment.item.study.status != Study.Status.OPEN:
         raise ServiceError("This study is not open for coding.")
+    _require_released(assignment)
     cleaned = _clean(assignment, values, complete=True)
     digest = scores_sha256(cleaned)
     if _replayed(assignment, digest):
@@ -141,7 +149,8 @@ def score_submit(
                 scores_sha256=digest,
             )
             _write_scores(assignment, cleaned)
-            _auto_agree_if_complete(item)
+            if not gold_after_submit(assignment):  # gold never auto-agrees (services/gold.py)
+                _auto_agree_if_complete(item)
             event_record(
                 verb="submit",
                 actor=by,
