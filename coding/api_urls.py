@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api_coding, api_exports, api_reconcile, api_studies
+from . import api_coding, api_exports, api_gold, api_reconcile, api_studies
 
 S = "studies/<int:study_id>/"
 
@@ -39,6 +39,23 @@ urlpatterns = [
         S + "my-assignments/<str:code>/submit/",
         api_coding.MySubmitView.as_view(),
         name="api-my-submit",
+    ),
+    path(
+        S + "my-assignments/<str:code>/feedback/",
+        api_gold.MyFeedbackView.as_view(),
+        name="api-my-feedback",
+    ),
+    path(S + "gold/", api_gold.GoldListView.as_view(), name="api-gold"),
+    path(
+        S + "quality-settings/",
+        api_gold.QualitySettingsView.as_view(),
+        name="api-quality-settings",
+    ),
+    path(S + "qualification/", api_gold.QualificationView.as_view(), name="api-qualification"),
+    path(
+        S + "qualification/retry/",
+        api_gold.QualificationRetryView.as_view(),
+        name="api-qualification-retry",
     ),
     path(
         S + "reconciliation/",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_lead, views_operator
+from . import views, views_gold, views_lead, views_operator
 from .urls_import import urlpatterns as import_patterns
 from .urls_people import urlpatterns as people_patterns
 from .urls_reconcile import urlpatterns as reconcile_patterns
@@ -24,6 +24,20 @@ urlpatterns = [
     path("<int:study_id>/items/<str:code>/", views.code_item, name="code-item"),
     path("<int:study_id>/items/<str:code>/save/", views.save_item, name="save-item"),
     path("<int:study_id>/items/<str:code>/submit/", views.submit_item, name="submit-item"),
+    path(
+        "<int:study_id>/items/<str:code>/feedback/",
+        views_gold.gold_feedback_view,
+        name="gold-feedback",
+    ),
+    path("<int:study_id>/gold/", views_gold.gold_page, name="gold"),
+    path("<int:study_id>/gold/settings/", views_gold.gold_settings_view, name="gold-settings"),
+    path("<int:study_id>/gold/import/", views_gold.gold_import_view, name="gold-import"),
+    path("<int:study_id>/gold/set/", views_gold.gold_set_view, name="gold-set"),
+    path(
+        "<int:study_id>/gold/retry/",
+        views_gold.qualification_retry_view,
+        name="qualification-retry",
+    ),
 ]
 
 urlpatterns += import_patterns

@@ -17,8 +17,9 @@ from coding.models import Membership
 
 from . import selectors
 from .page_fragments import item_html, rubric_form_html
+from .selectors_gold import coder_qualification, gold_feedback
 from .services import Conflict, ServiceError, score_autosave, score_submit
-from .services.gold import assignment_released
+from .services.gold import assignment_released, coder_released
 
 CODER = [Membership.Role.CODER]
 NOT_SAVED = (
@@ -38,11 +39,10 @@ def queue(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=CODER)
     done, total = selectors.coder_progress(study=study, coder=request.user)
     assignments = selectors.coder_queue(study=study, coder=request.user)
-    return render(
-        request,
-        "coding/queue.html",
-        {"study": study, "assignments": assignments, "done": done, "total": total},
-    )
+    ctx = {"study": study, "assignments": assignments, "done": done, "total": total}
+    if not coder_released(study=study, coder=request.user):
+        ctx["qualification"] = coder_qualification(study=study, coder=request.user)
+    return render(request, "coding/queue.html", ctx)
 
 
 @login_required
@@ -164,6 +164,9 @@ def submit_item(request: HttpRequest, study_id: int, code: str) -> HttpResponse:
             response = HttpResponse(NOT_SAVED, status=503, content_type="text/plain")
         return _retry_later(response)
     messages.success(request, f"Item {code} submitted.")
+    assignment.refresh_from_db()
+    if gold_feedback(assignment=assignment) is not None:  # training mode, gold item
+        return redirect("coding:gold-feedback", study.pk, code)
     return _to_next(request, study)
 
 

@@ -16,6 +16,7 @@ from coding.models import Membership, Rubric
 
 from . import selectors
 from .csvsafe import csv_lines
+from .dashboard import study_notices
 from .forms import RubricImportForm, StudyForm
 from .services import (
     ServiceError,
@@ -71,6 +72,7 @@ def study_detail(request: HttpRequest, study_id: int) -> HttpResponse:
         progress=selectors.study_progress(study=study),
         redactions=selectors.redaction_summary(study=study),
         coders=study.memberships.filter(role=Membership.Role.CODER).count(),
+        notices=study_notices(study),
     )
     ctx.update(key_views_context(study))
     return render(request, "coding/study_detail.html", ctx)

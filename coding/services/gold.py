@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from alignweb.bounds import OutOfBounds, parse_int
 from coding.models import (
     Assignment,
     GoldAssignment,
@@ -59,11 +61,19 @@ def quality_settings_update(
     The qualification rule is fixed once the study is open (coders are already gated or
     not); the rate applies to work assigned from now on; training mode may change anytime.
     """
-    if not 0 <= int(gold_rate) <= 50:
+    try:
+        gold_rate = parse_int(gold_rate, low=0, high=50)
+    except OutOfBounds:
         raise ServiceError("The gold rate is a percentage from 0 to 50.")
-    if not 0 <= int(qualification_items) <= 50:
+    try:
+        qualification_items = parse_int(qualification_items, low=0, high=50)
+    except OutOfBounds:
         raise ServiceError("A qualification round has 0 to 50 gold items.")
-    if not -1.0 <= float(pass_kappa) <= 1.0:
+    try:
+        pass_kappa = float(str(pass_kappa)[:20])
+    except ValueError:
+        pass_kappa = math.nan
+    if not (math.isfinite(pass_kappa) and -1.0 <= pass_kappa <= 1.0):
         raise ServiceError("The pass threshold is a kappa between -1 and 1.")
     with transaction.atomic():
         current = quality_settings_get(study=study)
@@ -102,8 +112,8 @@ def _clean_expected(
         if code not in dims:
             raise ServiceError(f"Unknown dimension {str(code)[:20]!r}.")
         try:
-            value = int(str(raw).strip())
-        except (TypeError, ValueError):
+            value = parse_int(raw if isinstance(raw, int) else str(raw), low=-99, high=99)
+        except OutOfBounds:
             raise ServiceError(f"{code}: {str(raw)[:10]!r} is not a level.")
         allowed = {lv.value for lv in dims[code].levels.all()}
         if value not in allowed:
