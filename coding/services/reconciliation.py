@@ -21,6 +21,7 @@ from coding.models import (
     Assignment,
     ConditionKey,
     Dimension,
+    GoldItem,
     Item,
     Reconciliation,
     Score,
@@ -134,6 +135,8 @@ def _validate_decision(item: Item, dimension: Dimension, value: int, method: str
         raise ServiceError(
             "This item is still being coded; reconcile it once every coder has submitted."
         )
+    if GoldItem.objects.filter(item=item).exists():
+        raise ServiceError("Gold items are compared with their expected scores, not reconciled.")
     return value
 
 

@@ -8,6 +8,8 @@
    and the reconciliation queue have material; the rest waits for you.
 3. "Demo: benchmark audit" (when the audit app provides it): benchmark descriptions
    dual-coded and reconciled, for the audit matrix.
+4. "Demo: coder quality": gold items, a qualification round, training mode, three
+   scripted coders of whom one drifts (coding/demo_quality.py), and coder1.
 
 Refuses to run with DEBUG off, except in the local stack of ``make run`` (LOCAL_MODE):
 demo credentials must never reach a production database. Every run also points the demo
@@ -24,11 +26,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
 
+from coding.demo_quality import drift_latency, quality_study
 from coding.demo_scripted import scripted_scores
 from coding.models import Assignment, Item, Membership, Study
 
 DEMO_USERS = ["lead", "coder1", "coder2", "adjudicator", "operator"]
-SCRIPTED = ["sim-coder-a", "sim-coder-b"]
+SCRIPTED = ["sim-coder-a", "sim-coder-b", "sim-coder-c"]
 STRESS = "Demo: scaffold stress test"
 HANDS_ON = "Demo: code these transcripts"
 
@@ -79,7 +82,10 @@ class Command(BaseCommand):
         audit = self._benchmark_audit(users)
         if audit is not None:
             self.stdout.write(self.style.SUCCESS(f"{audit.name}: benchmarks coded and reconciled."))
-        self._snapshots(stress, hands_on, audit)
+        quality = quality_study(users)
+        self.stdout.write(self.style.SUCCESS(f"{quality.name}: gold, qualification, drift."))
+        self.stdout.write(drift_latency(quality))
+        self._snapshots(stress, hands_on, audit, quality)
         self._endpoints()
         self.stdout.write(
             "Demo users: lead, coder1, coder2, adjudicator, operator (runs generation); "
@@ -155,9 +161,9 @@ class Command(BaseCommand):
             "by scripted coders and reconciled. Unblinded: see Analysis.",
             deployment_context="Offline demo: general-purpose assistant, single-turn prompts.",
         )
-        self._members(study, users, SCRIPTED)
+        self._members(study, users, SCRIPTED[:2])
         study_open(study=study, by=lead)
-        for username in SCRIPTED:
+        for username in SCRIPTED[:2]:
             self._code(study, users[username])
         reconciliation_auto_agree(study=study)
         self._adjudicate(study, users["adjudicator"])
@@ -229,9 +235,9 @@ class Command(BaseCommand):
             benchmarks=list(Benchmark.objects.filter(builtin=True).exclude(description="")),
             by=lead,
         )
-        self._members(study, users, SCRIPTED)
+        self._members(study, users, SCRIPTED[:2])
         study_open(study=study, by=lead)
-        for username in SCRIPTED:
+        for username in SCRIPTED[:2]:
             self._code(study, users[username], noise=0.08)
         reconciliation_auto_agree(study=study)
         self._adjudicate(study, users["adjudicator"])
