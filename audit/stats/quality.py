@@ -111,6 +111,10 @@ def paired_quality(
     exact = sum(d == 0 for d in diffs)
     within = sum(abs(d) <= 1 for d in diffs)
     qwk, qwk_ci = quadratic_kappa(coder, reference, categories, n_boot=n_boot, seed=seed)
+    if len(set(reference)) < 2:
+        # A constant reference makes kappa 0 (or undefined) whatever the coder does: the
+        # "kappa paradox" (Feinstein & Cicchetti 1990). Report it as undefined instead.
+        qwk, qwk_ci = None, None
     return PairedQuality(
         n=n,
         exact=exact / n if n else None,

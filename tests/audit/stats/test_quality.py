@@ -43,6 +43,9 @@ def test_undefined_values_are_none():
     # Reference constant and coder constant: chance agreement is 1, kappa undefined.
     assert quadratic_kappa([1, 1], [1, 1], CATS)[0] is None
     assert mean_interval([1.0]) is None
+    # Constant reference: kappa would be 0 whatever the coder does; reported undefined.
+    assert quadratic_kappa([1, 2, 1], [1, 1, 1], CATS)[0] == pytest.approx(0.0)
+    assert paired_quality([1, 2, 1], [1, 1, 1], CATS, n_boot=0).qwk is None
     assert wilson_interval(0, 0) is None
 
 
