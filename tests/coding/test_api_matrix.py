@@ -78,6 +78,16 @@ EXPECTED: dict[tuple[str, str], dict[str, int | str]] = {
     ("api-condition-key", "get"): allow(lead=403),  # sealed (the door)
     ("api-export-csv", "get"): allow(lead=200),
     ("api-export-provenance", "get"): allow(lead=200),
+    # issue 18: gold, qualification, quality, drift (lead); feedback only for submitted gold
+    ("api-my-feedback", "get"): allow(),
+    ("api-gold", "get"): allow(lead=200),
+    ("api-gold", "post"): allow(lead=200),
+    ("api-quality-settings", "get"): allow(lead=200),
+    ("api-quality-settings", "put"): allow(lead=200),
+    ("api-qualification", "get"): allow(lead=200),
+    ("api-qualification-retry", "post"): allow(lead=400),  # no qualification round
+    ("api-study-quality", "get"): allow(lead=200),
+    ("api-study-drift", "get"): allow(lead=200),
 }
 
 
@@ -169,6 +179,23 @@ def _bodies(p, code: str) -> dict[tuple[str, str], Callable[[], dict[str, Any]]]
             "format": "json",
         },
         ("api-study-unblind", "post"): lambda: {"data": {"reason": "matrix"}, "format": "json"},
+        ("api-gold", "post"): lambda: {
+            "data": {"item": code, "expected": {d.code: 1 for d in study.rubric.dimensions.all()}},
+            "format": "json",
+        },
+        ("api-quality-settings", "put"): lambda: {
+            "data": {
+                "gold_rate": 10,
+                "training": True,
+                "qualification_items": 0,
+                "pass_kappa": 0.6,
+            },
+            "format": "json",
+        },
+        ("api-qualification-retry", "post"): lambda: {
+            "data": {"coder": "coder_a"},
+            "format": "json",
+        },
         ("api-rubric-list", "post"): lambda: {
             "data": {**rubric, "name": "Matrix rubric"},
             "format": "json",

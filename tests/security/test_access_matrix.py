@@ -177,6 +177,20 @@ EXPECTED: dict[str, Row] = {
     "coding:item-list": Row(only(**LEAD)),
     "coding:item-preview": Row(only(**LEAD)),
     "coding:coder-pace": Row(only(**LEAD)),
+    # --- coding: gold items and qualification (issue 18) ------------------------------------
+    "coding:gold": Row(only(**LEAD)),
+    "coding:gold-settings": Row(
+        post_only(),
+        post=only(lead=302),
+        body=lambda w, p: {"gold_rate": "10", "qualification_items": "0", "pass_kappa": "0.6"},
+    ),
+    "coding:gold-import": Row(post_only(), post=only(lead=302)),  # no file: message, back
+    "coding:gold-set": Row(post_only(), post=only(lead=302), body=lambda w, p: {"item_code": "x"}),
+    "coding:qualification-retry": Row(
+        post_only(), post=only(lead=302), body=lambda w, p: {"coder": "coder_a"}
+    ),
+    # Training feedback exists only for a submitted gold item: 404 for an ordinary one.
+    "coding:gold-feedback": Row(only()),
     # --- coding: coders --------------------------------------------------------------------
     "coding:queue": Row(only(**CODERS)),
     "coding:next-item": Row(only(coder_a=302, coder_b=302)),
@@ -254,6 +268,8 @@ EXPECTED: dict[str, Row] = {
         },
     ),
     "audit:g-study": Row(only(**LEAD)),
+    "audit:quality": Row(only(**LEAD)),
+    "audit:drift": Row(only(**LEAD)),
     "audit:study-analysis": Row(only(**LEAD)),
     "audit:audit-matrix": Row(only(**LEAD)),
     "audit:audit-matrix-csv": Row(only(**LEAD)),
