@@ -3,7 +3,6 @@ coder's own training feedback. Outsiders and other roles get 404 (``access_study
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -13,10 +12,10 @@ from rest_framework.views import APIView
 
 from alignweb.parsers import SafeJSONParser
 from alignweb.permissions import LEADS, access_assignment, access_study
-from coding.models import Item, Membership
+from coding.models import Item
 
 from .api import CODER, service_errors
-from .selectors_gold import gold_feedback, gold_list, qualification_status
+from .selectors_gold import gold_feedback, gold_list, qualification_status, study_coder_get
 from .services.gold import (
     gold_set,
     qualification_retry,
@@ -139,15 +138,7 @@ class QualificationRetryView(APIView):
         study = access_study(request.user, study_id, roles=LEADS)
         data = RetrySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        coder = (
-            get_user_model()
-            .objects.filter(
-                username=data.validated_data["coder"],
-                memberships__study=study,
-                memberships__role=Membership.Role.CODER,
-            )
-            .first()
-        )
+        coder = study_coder_get(study=study, username=data.validated_data["coder"])
         if coder is None:
             raise Http404("No such coder.")
         with service_errors():

@@ -105,6 +105,21 @@ def qualification_status(*, study: Study) -> list[QualificationRow]:
     return rows
 
 
+def study_coder_get(*, study: Study, username: str):
+    """A coder of this study by username, or None."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(
+            username=str(username)[:150],
+            memberships__study=study,
+            memberships__role=Membership.Role.CODER,
+        )
+        .first()
+    )
+
+
 def coder_qualification(*, study: Study, coder) -> QualificationAttempt | None:
     """The coder's own latest attempt (shown to them: only their own status)."""
     return QualificationAttempt.objects.filter(study=study, coder=coder).order_by("-number").first()

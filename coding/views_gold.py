@@ -4,18 +4,17 @@ coder's training feedback after submitting a gold item."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from alignweb.permissions import LEADS, access_assignment, access_study
-from coding.models import Item, Membership
+from coding.models import Item
 
 from . import selectors
 from .rubric_cache import rubric_dimensions
-from .selectors_gold import gold_feedback, gold_list, qualification_status
+from .selectors_gold import gold_feedback, gold_list, qualification_status, study_coder_get
 from .services import Conflict, ServiceError
 from .services.gold import (
     gold_import_csv,
@@ -119,15 +118,7 @@ def gold_set_view(request: HttpRequest, study_id: int) -> HttpResponse:
 @require_POST
 def qualification_retry_view(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=LEADS)
-    coder = (
-        get_user_model()
-        .objects.filter(
-            username=request.POST.get("coder", "")[:150],
-            memberships__study=study,
-            memberships__role=Membership.Role.CODER,
-        )
-        .first()
-    )
+    coder = study_coder_get(study=study, username=request.POST.get("coder", ""))
     if coder is None:
         raise Http404("No such coder.")
     try:
