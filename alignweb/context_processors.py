@@ -1,5 +1,6 @@
 from django.http import HttpRequest
 
+from alignweb.permissions import roles_anywhere
 from coding.models import Membership
 
 
@@ -9,7 +10,7 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_is_lead": False, "nav_generates": False}
-    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True).distinct())
+    roles = roles_anywhere(user)
     return {
         "nav_is_lead": Membership.Role.LEAD in roles,
         "nav_generates": bool(roles & {Membership.Role.LEAD, Membership.Role.OPERATOR}),

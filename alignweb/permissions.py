@@ -56,6 +56,31 @@ def access_study(user: UserLike, study_id: int | str, roles: Iterable[str] = ANY
     return study
 
 
+def roles_anywhere(user: UserLike) -> frozenset[str]:
+    """Every role the user holds in some study (one query; empty for anonymous users)."""
+    if not user.is_authenticated:
+        return frozenset()
+    return frozenset(Membership.objects.filter(user=user).values_list("role", flat=True))
+
+
+def leads_anywhere(user: UserLike) -> bool:
+    """Staff, or the lead of some study: may create studies and use the lead-wide pages
+    (benchmark registry, audits, rankings)."""
+    return user.is_authenticated and (user.is_staff or Role.LEAD in roles_anywhere(user))
+
+
+def generates_anywhere(user: UserLike) -> bool:
+    """Staff, or a lead or generation operator of some study: may use generation."""
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or bool(roles_anywhere(user) & {Role.LEAD, Role.OPERATOR})
+
+
+def require_lead_anywhere(user: UserLike) -> None:
+    if not leads_anywhere(user):
+        raise Http404("No such page.")
+
+
 def access_assignment(
     user: UserLike, public_code: str, study_id: int | str | None = None
 ) -> Assignment:
@@ -88,14 +113,22 @@ def access_assignment(
     return assignment
 
 
-def access_item(user: UserLike, public_code: str, roles: Iterable[str] = RECONCILERS) -> Item:
-    """An item of a study where the user holds one of ``roles`` (adjudication, lead views)."""
+def access_study_item(
+    user: UserLike, study_id: int | str, public_code: str, roles: Iterable[str] = RECONCILERS
+) -> Item:
+    """An item of study ``study_id`` where the user holds one of ``roles``, or 404 (one
+    query; ``item.study`` and its rubric come along)."""
     if not user.is_authenticated or not _valid_code(public_code):
+        raise Http404("No such item.")
+    try:
+        study_pk = int(study_id)
+    except (TypeError, ValueError):
         raise Http404("No such item.")
     item = (
         Item.objects.select_related("study", "study__rubric")
         .filter(
             public_code=public_code,
+            study_id=study_pk,
             study__memberships__user=user,
             study__memberships__role__in=list(roles),
         )

@@ -192,12 +192,6 @@ def lead_study_list(*, user) -> QuerySet[Study]:
     )
 
 
-def user_leads_any(*, user) -> bool:
-    if not user.is_authenticated:
-        return False
-    return Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()
-
-
 def builtin_benchmarks_not_in(*, ids: set[int]) -> list[Benchmark]:
     """Built-in registry entries outside ``ids`` (an audit's benchmarks), by name."""
     return list(Benchmark.objects.filter(builtin=True).exclude(pk__in=ids).order_by(Lower("name")))

@@ -12,16 +12,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from alignweb.permissions import require_lead_anywhere
 from coding.services import ServiceError
 
 from . import registry
 from .forms import BenchmarkCopyForm, BenchmarkForm, ProposalForm
 from .models import Benchmark, BenchmarkProposal
-from .views_registry import _require_lead
 
 
 def _entry(request: HttpRequest, benchmark_id: int) -> Benchmark:
-    _require_lead(request.user)
+    require_lead_anywhere(request.user)
     return get_object_or_404(Benchmark.objects.select_related("created_by"), pk=benchmark_id)
 
 
@@ -104,7 +104,7 @@ def benchmark_copy(request: HttpRequest, benchmark_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def proposal_decide(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    _require_lead(request.user)
+    require_lead_anywhere(request.user)
     proposal = get_object_or_404(
         BenchmarkProposal.objects.select_related("benchmark"), pk=proposal_id
     )

@@ -11,9 +11,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from alignweb.permissions import require_lead_anywhere
 from coding.selectors_keys import condition_coverage_for
 from coding.services import ServiceError
 
@@ -27,14 +28,9 @@ from .stats.instability import rank_instability, read_rank_csv
 EXAMPLE_CSV = Path(__file__).resolve().parent / "data" / "rank_instability_example.csv"
 
 
-def _require_lead(user) -> None:
-    if not (user.is_staff or selectors.user_leads_any(user=user)):
-        raise Http404("Not found.")
-
-
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    _require_lead(request.user)
+    require_lead_anywhere(request.user)
     studies = list(selectors.lead_study_list(user=request.user))
     coverage = condition_coverage_for(studies=studies)
     for study in studies:  # offer only the analyses each study can run
@@ -48,7 +44,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def benchmark_list(request: HttpRequest) -> HttpResponse:
-    _require_lead(request.user)
+    require_lead_anywhere(request.user)
     form = BenchmarkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -77,7 +73,7 @@ def benchmark_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def benchmark_audit_create(request: HttpRequest) -> HttpResponse:
-    _require_lead(request.user)
+    require_lead_anywhere(request.user)
     initial = {}
     if request.GET.getlist("benchmark"):
         initial["benchmarks"] = request.GET.getlist("benchmark")
@@ -143,7 +139,7 @@ def _instability_view(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 @login_required
 def rank_instability_view(request: HttpRequest) -> HttpResponse:
-    _require_lead(request.user)
+    require_lead_anywhere(request.user)
     form = RankCsvForm(request.POST or None, request.FILES or None)
     source, result, status = None, None, 200
     if request.method == "POST":

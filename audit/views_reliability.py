@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
-from alignweb.permissions import LEADS, access_study
+from alignweb.permissions import LEADS, access_study, require_lead_anywhere
 from coding.csvsafe import csv_lines
 from coding.selectors import study_summary
 
@@ -26,7 +26,6 @@ from .selectors_reliability import first_pass_scores
 from .stats.bradley_terry import bradley_terry, comparisons_from_scores, read_bt_csv
 from .stats.gtheory import DEFAULT_D_STUDY, GScore, g_study
 from .stats.instability import read_rank_csv
-from .views_registry import _require_lead
 
 COMPONENTS = ("item", "coder", "residual")
 BT_EXAMPLE_CSV = Path(__file__).resolve().parent / "data" / "bradley_terry_example.csv"
@@ -145,7 +144,7 @@ def _read_upload(form: RankingCsvForm) -> list:
 
 @login_required
 def rankings_view(request: HttpRequest) -> HttpResponse:
-    _require_lead(request.user)
+    require_lead_anywhere(request.user)
     form = RankingCsvForm(request.POST or None, request.FILES or None)
     result, source, status = None, None, 200
     if request.method == "POST":

@@ -1,60 +1,25 @@
-"""Shared pieces of the coding REST API: error mapping and whitelisted ordering/filters.
+"""Shared pieces of the coding REST API: whitelisted ordering and filters.
 
 The endpoints live in ``api_studies.py`` (studies, members, import, rubrics, lead item
 view), ``api_coding.py`` (a coder's own queue, drafts and submissions) and
 ``api_reconcile.py`` (reconciliation, locking, unblinding, exports). All of them fetch
 objects through ``alignweb.permissions`` (404 for non-members and wrong roles) and call
-the same services and selectors as the HTML views.
+the same services and selectors as the HTML views; service errors become 400/403/409
+responses in one place, ``alignweb.errors.api_exception_handler``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 
 from django.db.models import QuerySet
-from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 
 from coding.models import Membership
 
-from .services import Conflict, ImportRejected, ServiceError
-
 CODER = (Membership.Role.CODER,)
-
-
-class ConflictError(APIException):
-    """HTTP 409: someone changed the object first (optimistic locking) or the state forbids it."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "Conflict."
-    default_code = "conflict"
-
-
-class RuleError(APIException):
-    """HTTP 400 carrying a service's user-safe message."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "Bad request."
-    default_code = "invalid"
-
-
-@contextmanager
-def service_errors() -> Iterator[None]:
-    """Translate service exceptions into API errors: Conflict -> 409, others -> 400.
-
-    An ``ImportRejected`` keeps its per-row list: ``{"detail": ..., "errors": [...]}``.
-    """
-    try:
-        yield
-    except Conflict as exc:
-        raise ConflictError(str(exc))
-    except ImportRejected as exc:
-        raise RuleError({"detail": str(exc), "errors": list(exc.errors)})
-    except ServiceError as exc:
-        raise RuleError(str(exc))
 
 
 def ordering_fields(

@@ -21,7 +21,7 @@ from coding.models import Assignment, Study
 
 from . import selectors
 from . import serializers as s
-from .api import CODER, apply_filters, ordering_fields, service_errors
+from .api import CODER, apply_filters, ordering_fields
 from .services import score_autosave, score_submit
 from .services.gold import assignment_released
 
@@ -31,9 +31,8 @@ QUEUE_FILTERS = {"status": ("status", {v: v for v in Assignment.Status.values})}
 
 def _own_assignment(request: Request, study_id: int, code: str) -> Assignment:
     """The caller's assignment for ``code`` inside this study (coders only), or 404."""
-    study = access_study(request.user, study_id, roles=CODER)
-    assignment = access_assignment(request.user, code)
-    if assignment.item.study_id != study.pk or not assignment_released(assignment):
+    assignment = access_assignment(request.user, code, study_id=study_id)
+    if not assignment_released(assignment):  # qualification round not passed yet
         raise Http404("No such item.")
     return assignment
 
@@ -113,13 +112,12 @@ class MyDraftView(APIView):
         assignment = _own_assignment(request, study_id, code)
         data = s.ScoresWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            assignment = score_autosave(
-                assignment=assignment,
-                values=data.validated_data["scores"],
-                expected_version=data.validated_data["version"],
-                by=request.user,
-            )
+        assignment = score_autosave(
+            assignment=assignment,
+            values=data.validated_data["scores"],
+            expected_version=data.validated_data["version"],
+            by=request.user,
+        )
         return Response(_detail(assignment))
 
     @extend_schema(request=s.ScoresWriteSerializer, responses=WRITE_RESPONSES)
@@ -142,12 +140,11 @@ class MySubmitView(APIView):
         assignment = _own_assignment(request, study_id, code)
         data = s.ScoresWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            submitted = score_submit(
-                assignment=assignment,
-                values=data.validated_data["scores"],
-                expected_version=data.validated_data["version"],
-                by=request.user,
-            )
+        submitted = score_submit(
+            assignment=assignment,
+            values=data.validated_data["scores"],
+            expected_version=data.validated_data["version"],
+            by=request.user,
+        )
         submitted.item = assignment.item
         return Response(_detail(submitted))

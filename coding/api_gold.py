@@ -14,7 +14,7 @@ from alignweb.parsers import SafeJSONParser
 from alignweb.permissions import LEADS, access_assignment, access_study
 from coding.models import Item
 
-from .api import CODER, service_errors
+from .api import CODER
 from .selectors_gold import gold_feedback, gold_list, qualification_status, study_coder_get
 from .services.gold import (
     gold_set,
@@ -74,8 +74,7 @@ class QualitySettingsView(APIView):
         study = access_study(request.user, study_id, roles=LEADS)
         data = QualitySettingsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            quality_settings_update(study=study, by=request.user, **data.validated_data)
+        quality_settings_update(study=study, by=request.user, **data.validated_data)
         return Response(_settings_payload(study))
 
 
@@ -97,13 +96,12 @@ class GoldListView(APIView):
         item = Item.objects.filter(study=study, public_code=data.validated_data["item"]).first()
         if item is None:
             raise Http404("No such item.")
-        with service_errors():
-            gold_set(
-                item=item,
-                expected=data.validated_data["expected"],
-                explanations=data.validated_data.get("explanations") or {},
-                by=request.user,
-            )
+        gold_set(
+            item=item,
+            expected=data.validated_data["expected"],
+            explanations=data.validated_data.get("explanations") or {},
+            by=request.user,
+        )
         row = next(g for g in gold_list(study=study) if g["code"] == item.public_code)
         return Response(GoldItemSerializer(row).data)
 
@@ -141,8 +139,7 @@ class QualificationRetryView(APIView):
         coder = study_coder_get(study=study, username=data.validated_data["coder"])
         if coder is None:
             raise Http404("No such coder.")
-        with service_errors():
-            attempt = qualification_retry(study=study, coder=coder, by=request.user)
+        attempt = qualification_retry(study=study, coder=coder, by=request.user)
         return Response({"coder": coder.username, "attempt": attempt.number, "status": "pending"})
 
 

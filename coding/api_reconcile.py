@@ -7,7 +7,6 @@ CSV exports are in api_exports.py.
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -17,11 +16,17 @@ from rest_framework.views import APIView
 
 from alignweb.bounds import INT32_MAX, query_int
 from alignweb.parsers import SafeJSONParser
-from alignweb.permissions import KEY_READERS, LEADS, RECONCILERS, access_item, access_study
+from alignweb.permissions import (
+    KEY_READERS,
+    LEADS,
+    RECONCILERS,
+    access_study,
+    access_study_item,
+)
 from coding.models import Dimension, Item, Membership, Study
 
 from . import serializers as s
-from .api import ConflictError, choice_param, service_errors
+from .api import choice_param
 from .api_studies import study_detail_data
 from .door_http import REASON_PARAM, api_reason, api_refusal
 from .selectors_reconcile import STATUSES, reconcile_item_get, reconcile_queue
@@ -77,18 +82,13 @@ class AutoAgreeView(APIView):
     @extend_schema(request=None, responses={200: s.AutoAgreeResultSerializer})
     def post(self, request: Request, study_id: int) -> Response:
         study = access_study(request.user, study_id, roles=RECONCILERS)
-        if study.status != Study.Status.OPEN:
-            raise ConflictError("Reconciliation is closed: the study is not open.")
         added = reconciliation_auto_agree(study=study)
         return Response({"added": added})
 
 
 def _study_item(request: Request, study_id: int, code: str) -> tuple[Study, Item]:
-    study = access_study(request.user, study_id, roles=RECONCILERS)
-    item = access_item(request.user, code, roles=RECONCILERS)
-    if item.study_id != study.pk:
-        raise Http404("No such item.")
-    return study, item
+    item = access_study_item(request.user, study_id, code, roles=RECONCILERS)
+    return item.study, item
 
 
 class ReconcileItemView(APIView):
@@ -102,13 +102,15 @@ class ReconcileItemView(APIView):
 
 
 class DecideView(APIView):
-    """Record the final value, method and note for one dimension of an item."""
+    """Record the final value, method and note for one dimension of an item. Re-sending
+    the decision you saw (``expected_id``) unchanged writes nothing and answers 200."""
 
     parser_classes = [SafeJSONParser]
 
     @extend_schema(
         request=s.DecideSerializer,
         responses={
+            200: OpenApiResponse(s.DecisionSerializer, description="Unchanged; nothing written."),
             201: s.DecisionSerializer,
             400: s.DetailSerializer,
             409: OpenApiResponse(s.DetailSerializer, description="Decided by someone else."),
@@ -124,12 +126,10 @@ class DecideView(APIView):
         ).first()
         if dimension is None:
             raise ValidationError({"dimension": ["Not a dimension of this study's rubric."]})
-        with service_errors():
-            decision = reconciliation_decide(
-                item=item, dimension=dimension, by=request.user, **fields
-            )
+        decision = reconciliation_decide(item=item, dimension=dimension, by=request.user, **fields)
+        unchanged = decision.pk == fields.get("expected_id")
         body = s.DecisionSerializer(decision).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(body, status=status.HTTP_200_OK if unchanged else status.HTTP_201_CREATED)
 
 
 def _lead_detail(request: Request, study: Study) -> Response:
@@ -148,8 +148,7 @@ class LockView(APIView):
         study = access_study(request.user, study_id, roles=LEADS)
         data = s.LockSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            study = study_lock(study=study, by=request.user, **data.validated_data)
+        study = study_lock(study=study, by=request.user, **data.validated_data)
         return _lead_detail(request, study)
 
 
@@ -163,8 +162,7 @@ class UnblindView(APIView):
         study = access_study(request.user, study_id, roles=LEADS)
         data = s.UnblindSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors():
-            study = study_unblind(study=study, by=request.user, **data.validated_data)
+        study = study_unblind(study=study, by=request.user, **data.validated_data)
         return _lead_detail(request, study)
 
 

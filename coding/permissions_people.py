@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from alignweb.permissions import LEADS, UserLike, access_item, access_study
+from alignweb.permissions import LEADS, UserLike, access_study
 
-from .models import Invite, Item, Membership, Study
+from .models import Invite, Membership, Study
 
 
 def access_invite(user: UserLike, study_id: int | str, invite_id: int | str) -> Invite:
@@ -33,17 +33,6 @@ def access_member(user: UserLike, study_id: int | str, member_id: int | str) -> 
         raise Http404("No such member.")
     membership.study = study
     return membership
-
-
-def access_lead_item(user: UserLike, study_id: int | str, code: str) -> Item:
-    """An item of study ``study_id`` if the user leads that study, or 404."""
-    item = access_item(user, code, roles=LEADS)
-    try:
-        if item.study_id != int(study_id):
-            raise Http404("No such item.")
-    except (TypeError, ValueError):
-        raise Http404("No such item.")
-    return item
 
 
 def lead_study(user: UserLike, study_id: int | str) -> Study:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_gold, views_lead, views_operator
+from . import views, views_gold, views_lead, views_operator, views_reconcile
 from .urls_import import urlpatterns as import_patterns
 from .urls_people import urlpatterns as people_patterns
 from .urls_reconcile import urlpatterns as reconcile_patterns
@@ -17,7 +17,13 @@ urlpatterns = [
     ),
     path("<int:study_id>/", views_lead.study_detail, name="study-detail"),
     path("<int:study_id>/open/", views_lead.study_open_view, name="study-open"),
-    path("<int:study_id>/design-matrix.csv", views_lead.design_matrix, name="design-matrix"),
+    # The design matrix is the "design" export (one code path, logged like every export).
+    path(
+        "<int:study_id>/design-matrix.csv",
+        views_reconcile.export_csv,
+        {"kind": "design"},
+        name="design-matrix",
+    ),
     path("<int:study_id>/operator/", views_operator.study_operator, name="study-operator"),
     path("<int:study_id>/queue/", views.queue, name="queue"),
     path("<int:study_id>/next/", views.next_item, name="next-item"),

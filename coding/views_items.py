@@ -8,12 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from alignweb.permissions import LEADS, access_study_item
+
 from . import selectors_items, selectors_members
 from .forms_people import ItemFilterForm
 from .models import Assignment, Membership, Reconciliation, Study
 from .pace import BREAK_AFTER
 from .page_fragments import item_html, rubric_form_html
-from .permissions_people import access_lead_item, lead_study
+from .permissions_people import lead_study
 from .selectors_items import STATE_HELP, STATES, ItemFilters, normalise_code_query
 from .services import ServiceError, condition_key_read
 
@@ -91,7 +93,7 @@ def item_list(request: HttpRequest, study_id: int) -> HttpResponse:
 def item_preview(request: HttpRequest, study_id: int, code: str) -> HttpResponse:
     """The item as its coders see it (same partials, same scrubbed content), who codes it,
     its reconciliation, and its condition only once the study is unblinded (logged)."""
-    item = access_lead_item(request.user, study_id, code)
+    item = access_study_item(request.user, study_id, code, roles=LEADS)
     study = item.study
     annotated = selectors_items.item_state(item=item)
     assignments = selectors_items.item_assignments(item=item)

@@ -1,4 +1,4 @@
-"""Lead views: create a study, import, open, progress, design matrix (members and the event
+"""Lead views: create a study, import, open, progress (members and the event
 log: views_members.py, views_events.py)."""
 
 from __future__ import annotations
@@ -7,20 +7,18 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from alignweb.permissions import LEADS, access_study
+from alignweb.permissions import LEADS, access_study, require_lead_anywhere
 from coding.models import Membership, Rubric
 
 from . import selectors
-from .csvsafe import csv_lines
 from .dashboard import study_notices
 from .forms import RubricImportForm, StudyForm
 from .services import (
     ServiceError,
-    event_record,
     rubric_create_from_data,
     rubric_export,
     study_create,
@@ -29,13 +27,8 @@ from .services import (
 from .views_operator import key_views_context
 
 
-def can_create_studies(user) -> bool:
-    return user.is_staff or Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()
-
-
 def _require_creator(user) -> None:
-    if not can_create_studies(user):
-        raise Http404("Not found.")
+    require_lead_anywhere(user)
 
 
 @login_required
@@ -90,18 +83,6 @@ def study_open_view(request: HttpRequest, study_id: int) -> HttpResponse:
     else:
         messages.success(request, "Study opened: every item is assigned to its coders.")
     return redirect("coding:study-detail", study.pk)
-
-
-@login_required
-def design_matrix(request: HttpRequest, study_id: int) -> StreamingHttpResponse:
-    study = access_study(request.user, study_id, roles=LEADS)
-    event_record(verb="export", actor=request.user, study=study, target="design_matrix")
-    rows = selectors.design_matrix_rows(study=study)
-    response = StreamingHttpResponse(
-        csv_lines(["item", "coder", "position"], rows), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-design.csv"'
-    return response
 
 
 @login_required

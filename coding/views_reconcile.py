@@ -18,8 +18,8 @@ from alignweb.permissions import (
     KEY_READERS,
     LEADS,
     RECONCILERS,
-    access_item,
     access_study,
+    access_study_item,
     study_role,
 )
 from coding.models import Item, Membership, Reconciliation, Study
@@ -34,6 +34,7 @@ from .selectors_reconcile import (
     reconcile_queue,
     reconcile_summary,
 )
+from .serializers import condition_key_row
 from .services import (
     Conflict,
     ServiceError,
@@ -111,20 +112,18 @@ def _max_spread(study: Study) -> int:
 @require_POST
 def auto_agree(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=RECONCILERS)
-    if study.status != Study.Status.OPEN:
-        messages.error(request, "Reconciliation is closed: the study is not open.")
-    else:
+    try:
         added = reconciliation_auto_agree(study=study)
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
         messages.success(request, f"Recorded {added} new agreed decision(s).")
     return redirect("coding:reconcile-queue", study.pk)
 
 
 def _study_item(request: HttpRequest, study_id: int, code: str, roles=RECONCILERS):
-    study = access_study(request.user, study_id, roles=roles)
-    item = access_item(request.user, code, roles=roles)
-    if item.study_id != study.pk:
-        raise Http404("No such item.")
-    return study, item
+    item = access_study_item(request.user, study_id, code, roles=roles)
+    return item.study, item
 
 
 def _posted(post, code: str) -> tuple[str, str, str, int | None]:
@@ -140,18 +139,12 @@ def _save_decisions(request: HttpRequest, item: Item, panel) -> tuple[int, list[
     """Apply every changed dimension; returns (saved, errors, any conflict)."""
     saved, errors, conflict = 0, [], False
     for dim_panel in panel.dimensions:
-        dim, current = dim_panel.dimension, dim_panel.decision
+        dim = dim_panel.dimension
         value, method, note, expected = _posted(request.POST, dim.code)
         if value == "":
             continue
-        if (
-            current is not None
-            and expected == current.pk
-            and (str(current.value), current.method, current.note) == (value, method, note)
-        ):
-            continue  # unchanged
         try:
-            reconciliation_decide(
+            decision = reconciliation_decide(
                 item=item,
                 dimension=dim,
                 value=value,
@@ -160,7 +153,7 @@ def _save_decisions(request: HttpRequest, item: Item, panel) -> tuple[int, list[
                 by=request.user,
                 expected_id=expected,
             )
-            saved += 1
+            saved += decision.pk != expected  # an unchanged decision is returned as it was
         except Conflict as exc:
             conflict = True
             errors.append(str(exc))
@@ -282,19 +275,16 @@ def condition_key(request: HttpRequest, study_id: int) -> HttpResponse:
 @login_required
 def condition_key_item(request: HttpRequest, study_id: int, code: str) -> HttpResponse:
     """One item's key as JSON (through the door, like the key page)."""
-    study = access_study(request.user, study_id, roles=KEY_READERS)
-    item = access_item(request.user, code, roles=KEY_READERS)
-    if item.study_id != study.pk:
-        raise Http404("No such item.")
+    item = access_study_item(request.user, study_id, code, roles=KEY_READERS)
+    study = item.study
     reason = page_reason(request, study.pk)
     try:
         key = condition_key_read(item=item, by=request.user, reason=reason)
     except ServiceError as exc:
         return door_refusal(request, study=study, what="the condition key", exc=exc)
     door_passed(request, study.pk, reason)
-    data = {"item": item.public_code}
-    if key is not None:
-        data |= {c: getattr(key, c) for c in exports.CONDITION_COLUMNS} | {"metadata": key.metadata}
+    # The same row as the API's key endpoint (blank cells when the item has no key).
+    data = condition_key_row(item.public_code, key)
     body = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
     return HttpResponse(body, content_type="application/json")
 

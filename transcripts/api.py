@@ -6,8 +6,6 @@ creator, and every lookup is 404 for anyone else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 
 from django.http import HttpResponse
@@ -15,12 +13,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from coding.door_http import REASON_PARAM
-from coding.services import Sealed, ServiceError
 
 from . import selectors, services
 from .door import require_unsealed, run_api_door, sealed_run_ids
@@ -37,25 +34,6 @@ from .serializers import (
     StudyFromRunSerializer,
     TranscriptSerializer,
 )
-
-
-class RuleError(APIException):
-    """HTTP 400 carrying a service's user-safe message."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "Bad request."
-    default_code = "invalid"
-
-
-@contextmanager
-def service_errors() -> Iterator[None]:
-    try:
-        yield
-    except Sealed as exc:
-        raise PermissionDenied(str(exc))
-    except ServiceError as exc:
-        raise RuleError(str(exc))
-
 
 # Masked in lists: a run feeding a blinded study is condition data of that study.
 SEALED_FIELDS = {"endpoints": [], "scaffolds": [], "prompt_set": "", "config": {}}
@@ -90,8 +68,7 @@ def endpoint_list(request: Request) -> Response:
         )
     serializer = EndpointCreateSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    with service_errors():
-        endpoint = services.endpoint_create(by=request.user, **serializer.validated_data)
+    endpoint = services.endpoint_create(by=request.user, **serializer.validated_data)
     return Response(EndpointSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
 
@@ -146,19 +123,18 @@ def run_list(request: Request) -> Response:
     prompt_set = PromptSet.objects.filter(pk=data["prompt_set"]).first()
     if prompt_set is None:
         raise ValidationError({"prompt_set": ["Unknown prompt set."]})
-    with service_errors():
-        run = services.run_create(
-            by=request.user,
-            name=data["name"],
-            endpoints=endpoints,
-            scaffolds=scaffolds,
-            prompt_set=prompt_set,
-            replicates=data["replicates"],
-            max_prompts=data.get("max_prompts"),
-            seed=data.get("seed"),
-            config=dict(data.get("config") or {}),
-            policy=dict(data.get("policy") or {}),
-        )
+    run = services.run_create(
+        by=request.user,
+        name=data["name"],
+        endpoints=endpoints,
+        scaffolds=scaffolds,
+        prompt_set=prompt_set,
+        replicates=data["replicates"],
+        max_prompts=data.get("max_prompts"),
+        seed=data.get("seed"),
+        config=dict(data.get("config") or {}),
+        policy=dict(data.get("policy") or {}),
+    )
     return Response(
         RunSerializer(run).data | {"progress": _progress(run)}, status=status.HTTP_201_CREATED
     )
@@ -174,9 +150,8 @@ def run_detail(request: Request, run_id: int) -> Response:
 
 def _run_action(request: Request, run_id: int, action) -> Response:
     run = access_run(request.user, run_id)
-    with service_errors():
-        require_unsealed(request.user, run)
-        result = action(run=run, by=request.user)
+    require_unsealed(request.user, run)
+    result = action(run=run, by=request.user)
     run.refresh_from_db()
     body = RunSerializer(run).data | {"progress": _progress(run)}
     if isinstance(result, int):
@@ -210,8 +185,7 @@ def run_to_study(request: Request, run_id: int) -> Response:
     run = access_run(request.user, run_id)
     serializer = StudyFromRunSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    with service_errors():
-        study = services.run_to_study(run=run, by=request.user, **serializer.validated_data)
+    study = services.run_to_study(run=run, by=request.user, **serializer.validated_data)
     return Response(
         {"study": study.pk, "name": study.name, "items": study.items.count()},
         status=status.HTTP_201_CREATED,

@@ -12,24 +12,14 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
-from alignweb.permissions import UserLike
+from alignweb.permissions import UserLike, generates_anywhere
 from coding.models import Membership, Study
 
 from .models import GenerationRun, ModelEndpoint
 
 
-def can_generate(user: UserLike) -> bool:
-    if not user.is_authenticated:
-        return False
-    if user.is_staff:
-        return True
-    return Membership.objects.filter(
-        user=user, role__in=(Membership.Role.LEAD, Membership.Role.OPERATOR)
-    ).exists()
-
-
 def require_generation_user(user: UserLike) -> None:
-    if not can_generate(user):
+    if not generates_anywhere(user):
         raise Http404("No such page.")
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from coding.models import Event, Membership, Study
 
-from .errors import ServiceError
+from .errors import Forbidden, ServiceError
 from .events import event_record
 
 Role = Membership.Role
@@ -34,7 +34,7 @@ STAFF = "staff"
 SYSTEM = "system"
 
 
-class Sealed(ServiceError):
+class Sealed(Forbidden):
     """The reader may not see this study's conditions (it stays blind)."""
 
 

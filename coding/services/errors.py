@@ -1,6 +1,5 @@
-class ServiceError(Exception):
-    """A rule was broken; the message is safe to show to the user."""
+"""The service errors (defined with their HTTP mapping in ``alignweb.errors``)."""
 
+from alignweb.errors import Conflict, Forbidden, ServiceError
 
-class Conflict(ServiceError):
-    """Someone else changed the object first (optimistic locking); reload and retry."""
+__all__ = ["Conflict", "Forbidden", "ServiceError"]

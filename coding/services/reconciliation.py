@@ -82,9 +82,20 @@ def _record_agreed(study: Study, item: Item | None, cells: list[tuple[int, int, 
 
 def reconciliation_auto_agree(*, study: Study) -> int:
     """Record "agreed" for every (item, dimension) of fully coded items where all submitted
-    first-pass values are equal. Idempotent; returns how many decisions were added."""
+    first-pass values are equal. Idempotent; returns how many decisions were added.
+    Refused (Conflict) unless the study is open: a locked study's decisions are final."""
     with transaction.atomic():
+        _require_open(study.pk)
         return _auto_agree(study)
+
+
+CLOSED = "Reconciliation is closed: the study is not open."
+
+
+def _require_open(study_id: int) -> None:
+    """Row-lock the study while it is open: a concurrent study_lock waits for us, or wins."""
+    if not Study.objects.select_for_update().filter(pk=study_id, status=Study.Status.OPEN).exists():
+        raise Conflict(CLOSED)
 
 
 def auto_agree_completed_item(item: Item, n_submitted: int) -> int:
@@ -155,18 +166,22 @@ def reconciliation_decide(
     ``expected_id`` is the id of the decision the caller saw (None if they saw none).
     If the current decision differs from what the caller saw, nothing is written and
     ``Conflict`` is raised. See the module docstring for why ids act as versions.
+    Re-sending the decision the caller saw, unchanged, writes nothing and returns it.
     """
     note = (note or "").strip()
+    if expected_id is not None:  # ids act as versions: this row is exactly what they saw
+        seen = Reconciliation.objects.filter(pk=expected_id, item=item, dimension=dimension)
+        current = seen.first()
+        if current and (str(current.value), current.method, current.note) == (
+            str(value).strip(),
+            method,
+            note,
+        ):
+            return current  # unchanged: nothing to record (nor to re-validate)
     value = _validate_decision(item, dimension, value, method, note)
     target = f"{item.public_code}/{dimension.code}"
     with transaction.atomic():
-        # Row-lock the study while it is open: a concurrent study_lock waits for us, or wins.
-        if (
-            not Study.objects.select_for_update()
-            .filter(pk=item.study_id, status=Study.Status.OPEN)
-            .exists()
-        ):
-            raise ServiceError("Reconciliation is closed: the study is not open.")
+        _require_open(item.study_id)
         previous = None
         if expected_id is not None:
             previous = (

@@ -263,6 +263,35 @@ def test_conflicting_decisions_are_refused_and_logged(open_study):
     }
 
 
+def test_an_unchanged_decision_is_not_written_again(open_study, client):
+    """The page re-sends every dimension and the API may replay: the service itself skips
+    a decision identical to the one the caller saw (no new row, no event)."""
+    p = open_study
+    item = code_everything(p)[0]
+    d1 = dim(p.study, "D1")
+    first = reconciliation_decide(
+        item=item, dimension=d1, value=2, method="adjudicated", note="clear ask", by=p.lead
+    )
+    again = reconciliation_decide(
+        item=item,
+        dimension=d1,
+        value="2",
+        method="adjudicated",
+        note=" clear ask ",
+        by=p.adjudicator,
+        expected_id=first.pk,
+    )
+    assert again.pk == first.pk and again.decided_by == p.lead
+    assert Event.objects.filter(study=p.study, verb="reconcile").count() == 1
+    client.force_login(p.lead)
+    url = reverse("api-reconcile-decide", args=[p.study.pk, item.public_code])
+    body = {"dimension": "D1", "value": 2, "method": "adjudicated", "note": "clear ask"}
+    replay = client.post(url, body | {"expected_id": first.pk}, content_type="application/json")
+    assert replay.status_code == 200 and replay.json()["id"] == first.pk
+    assert Reconciliation.objects.get(item=item, dimension=d1).pk == first.pk
+    assert Event.objects.filter(study=p.study, verb="reconcile").count() == 1
+
+
 def test_decision_validation(open_study):
     p = open_study
     items = items_by_code(p.study)
@@ -294,7 +323,7 @@ def test_concurrent_decisions_one_wins(transactional_db, require_postgres):
     results: list[str] = []
     lock = threading.Lock()
 
-    def race(expected_id, users) -> None:
+    def race(expected_id, users, values) -> None:
         barrier = threading.Barrier(len(users))
 
         def worker(user, value) -> None:
@@ -319,17 +348,19 @@ def test_concurrent_decisions_one_wins(transactional_db, require_postgres):
             with lock:
                 results.append(outcome)
 
-        threads = [threading.Thread(target=worker, args=(u, v % 3)) for v, u in enumerate(users)]
+        threads = [threading.Thread(target=worker, args=(u, v)) for u, v in zip(users, values)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=30)
 
-    race(None, [p.adjudicator, p.lead] * 4)
+    race(None, [p.adjudicator, p.lead] * 4, [v % 3 for v in range(8)])
     assert sorted(results) == ["conflict"] * 7 + ["ok"]
     current = Reconciliation.objects.get(item=item, dimension=d1)
     results.clear()
-    race(current.pk, [p.adjudicator, p.lead] * 4)
+    # Every racer changes the value (re-sending it unchanged would write nothing).
+    changes = [(current.value + 1 + v % 2) % 3 for v in range(8)]
+    race(current.pk, [p.adjudicator, p.lead] * 4, changes)
     assert sorted(results) == ["conflict"] * 7 + ["ok"]
     assert Reconciliation.objects.filter(item=item, dimension=d1).count() == 1
     assert Event.objects.filter(study=p.study, verb="reconcile").count() == 2

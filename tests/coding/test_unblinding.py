@@ -121,9 +121,12 @@ def test_lead_reads_the_key_only_after_unblinding_and_each_read_is_logged(locked
     key = items[0].condition_key
     assert data["model"] == key.model and data["scaffold"] == key.scaffold
     assert data["metadata"]["run_id"].startswith("run-secret")
+    # One shape: the page's JSON is the API's key row.
+    api = client.get(reverse("api-item-key", args=[p.study.pk, items[0].public_code]))
+    assert api.status_code == 200 and api.json() == data
     views = Event.objects.filter(study=p.study, verb="key_view", actor=p.lead)
-    assert views.count() == 2
-    assert {e.target for e in views} == {"12 items", items[0].public_code}
+    assert views.count() == 3
+    assert {e.target for e in views} == {"12 items", items[0].public_code}  # page and API
     wide = b"".join(
         client.get(reverse("coding:export-csv", args=[p.study.pk, "wide"])).streaming_content
     ).decode()
