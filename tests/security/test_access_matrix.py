@@ -70,7 +70,8 @@ class Row:
     post: dict[str, int | str] | None = None  # state-changing views: status with ``body``
     body: Body | None = None
     study: str = "open"  # "open": the personas' study; "done": the unblinded one
-    code: str = "disputed"  # "disputed": submitted by both coders; "open": nobody's yet
+    code: str = "disputed"  # "disputed": submitted by both coders; "open": nobody's yet;
+    # "gold": a gold item coder_a submitted in training mode
 
 
 def _rubric_upload(w: World, _persona: str) -> dict[str, Any]:
@@ -189,8 +190,8 @@ EXPECTED: dict[str, Row] = {
     "coding:qualification-retry": Row(
         post_only(), post=only(lead=302), body=lambda w, p: {"coder": "coder_a"}
     ),
-    # Training feedback exists only for a submitted gold item: 404 for an ordinary one.
-    "coding:gold-feedback": Row(only()),
+    # Training feedback: only the coder who submitted the gold item reads it.
+    "coding:gold-feedback": Row(only(coder_a=200), code="gold"),
     # --- coding: coders --------------------------------------------------------------------
     "coding:queue": Row(only(**CODERS)),
     "coding:next-item": Row(only(coder_a=302, coder_b=302)),
@@ -369,6 +370,8 @@ def url_for(w: World, name: str, row: Row) -> str:
     kwargs = w.kwargs(row.study)
     if row.code == "open":
         kwargs["code"] = w.open_code
+    elif row.code == "gold":
+        kwargs["code"] = w.extra["gold_code"]
     route = next(r for r in all_routes() if r.name == name)
     return reverse(name, kwargs={k: kwargs[k] for k in route.converters})
 
