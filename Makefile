@@ -22,11 +22,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m alignweb.local --port $(PORT) --fake-port $(FAKE_MODEL_PORT)
 
-# Tests that drive real services (live Celery workers, 50-thread PostgreSQL) run first in a
-# process of their own, so eager tasks run by other tests cannot leave Celery state behind.
+# One run on two processes. Live-worker tests share an xdist group (serial, beside the
+# rest); eager Celery is opt-in per test (celery_eager), and each process has queues of
+# its own on Redis (tests/conftest.py), so nothing leaks between them.
 test: $(STAMP)
-	$(BIN)/pytest -p no:cacheprovider -m services $(PYTEST_ARGS)
-	$(BIN)/pytest -p no:cacheprovider -m "not services" -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -44,7 +44,7 @@ load: $(STAMP)
 	$(PY) benchmarks/load/run_load.py
 
 worker: $(STAMP)
-	$(BIN)/celery -A alignweb worker --loglevel=INFO -Q default,generation --concurrency=4
+	$(BIN)/celery -A alignweb worker --loglevel=INFO --concurrency=4
 
 fake-server: $(STAMP)
 	$(PY) manage.py fake_model_server --port $(FAKE_MODEL_PORT)

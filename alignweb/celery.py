@@ -23,7 +23,7 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     # broker_transport_options come from settings (visibility timeout, local broker folders).
     result_backend_transport_options={"visibility_timeout": 3600},
-    task_default_queue="default",
+    # task_default_queue and task_queues come from settings (CELERY_QUEUE_PREFIX).
 )
 app.autodiscover_tasks()
 

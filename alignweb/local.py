@@ -124,7 +124,8 @@ def commands(options: Options, env: Mapping[str, str]) -> dict[str, list[str]]:
     fake = [py, "manage.py", "fake_model_server", "--host", options.host]
     fake += ["--port", str(options.fake_port), "--latency", str(options.fake_latency)]
     worker = [py, "-m", "celery", "-A", "alignweb", "worker", "--pool=threads"]
-    worker += [f"--concurrency={options.concurrency}", "-Q", "default,generation"]
+    # No -Q: the worker consumes settings.CELERY_TASK_QUEUES (default and generation).
+    worker += [f"--concurrency={options.concurrency}"]
     worker += ["--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", "local@%h"]
     if env.get("DEBUG") in ("1", "true", "yes", "on"):
         web = [py, "manage.py", "runserver", f"{options.host}:{options.port}"]

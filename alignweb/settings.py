@@ -11,6 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str
+from .queues import broker_queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -164,6 +165,13 @@ if CELERY_BROKER_URL.startswith("localfs://"):
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", _default_backend)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Broker queue names carry this prefix, so several sets of queues can share one Redis
+# without a worker of one taking another's tasks (each test run has its own prefix).
+# Workers consume CELERY_TASK_QUEUES unless started with -Q.
+CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "")
+CELERY_QUEUE_NAMES = ("default", "generation")
+CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
+CELERY_TASK_QUEUES = broker_queues(CELERY_QUEUE_PREFIX, CELERY_QUEUE_NAMES)
 
 # Caches: Redis when configured (shared by all web processes), else local memory.
 if REDIS_URL:

@@ -12,8 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scipy import stats
-
 from audit.stats.anova import SPECIFICATIONS, natural_key, scaffold_efficacy
 
 LEVEL_NAMES = {0: "absent", 1: "partial", 2: "present"}
@@ -131,6 +129,8 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> dict[str, Any]:
     if n < 2:
         return {"mean": mean, "lo": None, "hi": None, "n": 1, "sd": None}
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    from scipy import stats  # heavy: loaded only when an analysis runs
+
     half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
     return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": n, "sd": sd}
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from coding import hooks
 from coding.models import Study
 
 from . import selectors, services
@@ -54,7 +55,8 @@ def _agreement_by_dim(snapshot) -> dict[str, dict[str, Any]]:
 
 
 def _scaffold_hashes(keys: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """Scaffold code -> hashes recorded in key metadata, else from the transcripts app."""
+    """Scaffold code -> hashes recorded in key metadata, else from the provenance sources
+    (the transcripts app's scaffolds)."""
     hashes: dict[str, set[str]] = defaultdict(set)
     versions: dict[str, set[int]] = defaultdict(set)
     for row in keys:
@@ -66,45 +68,26 @@ def _scaffold_hashes(keys: list[dict[str, Any]]) -> dict[str, set[str]]:
             with contextlib.suppress(TypeError, ValueError):
                 versions[row["scaffold"]].add(int(meta["scaffold_version"]))
     missing = {code: v for code, v in versions.items() if code and not hashes.get(code)}
-    if missing:
-        try:
-            from transcripts.models import Scaffold
-        except ImportError:
-            return hashes
+    for source in hooks.provenance_sources() if missing else []:
         for code, vers in missing.items():
-            for sha in Scaffold.objects.filter(code=code, version__in=vers).values_list(
-                "sha256", flat=True
-            ):
-                hashes[code].add(sha)
+            hashes[code] |= source.scaffold_hashes(code, vers)
     return hashes
 
 
 def _run_cards(study: Study, keys: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Run cards of the generation runs behind the items (if the transcripts app has them)."""
+    """Run cards of the generation runs behind the items (from the provenance sources)."""
     run_ids = {
         (row.get("metadata") or {}).get("run_id")
         for row in keys or []
         if (row.get("metadata") or {}).get("run_id") not in (None, "")
     }
-    try:
-        from transcripts.models import GenerationRun
-        from transcripts.runcard import build_run_card
-    except ImportError:
-        return []
     ids: set[int] = set()
     for value in run_ids:
         try:
             ids.add(int(value))
         except (TypeError, ValueError):
             continue
-    runs = GenerationRun.objects.filter(pk__in=ids) | GenerationRun.objects.filter(study=study)
-    cards = []
-    for run in runs.distinct().order_by("pk"):
-        try:
-            cards.append(build_run_card(run))
-        except Exception:  # noqa: BLE001 - a broken run card must not block the report
-            log.warning("run card for run %s failed", run.pk, exc_info=True)
-    return cards
+    return [card for source in hooks.provenance_sources() for card in source.run_cards(study, ids)]
 
 
 def claim_report_build(*, study: Study, by) -> dict[str, Any]:
@@ -307,15 +290,12 @@ def _md_row(cells: list[Any]) -> str:
 
 
 def _run_card_markdown(card: dict[str, Any]) -> str:
-    try:
-        from transcripts.runcard import run_card_markdown
-    except ImportError:
-        return ""
-    try:
-        return run_card_markdown(card)
-    except Exception:  # noqa: BLE001 - fall back to the JSON in the JSON report
-        log.warning("run card markdown failed", exc_info=True)
-        return ""
+    for source in hooks.provenance_sources():
+        try:
+            return source.run_card_markdown(card)
+        except Exception:  # noqa: BLE001 - fall back to the JSON in the JSON report
+            log.warning("run card markdown failed", exc_info=True)
+    return ""
 
 
 def claim_report_markdown(report: dict[str, Any]) -> str:

@@ -147,6 +147,7 @@ def main() -> int:
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen:
     from alignweb.celery import app
+    from alignweb.queues import queue_name
 
     app.conf.task_always_eager = False
     app.control.purge()
@@ -162,7 +163,7 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
             "--pool=threads",
             f"--concurrency={CONCURRENCY}",
             "-Q",
-            "generation,default",
+            f"{queue_name('generation')},{queue_name('default')}",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -177,7 +178,7 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
         if proc.poll() is not None:
             raise RuntimeError("the worker exited during startup")
         try:
-            app.send_task("alignweb.health", queue="default").get(timeout=2)
+            app.send_task("alignweb.health", queue=queue_name("default")).get(timeout=2)
             return proc
         except Exception:  # noqa: BLE001 - not up yet
             time.sleep(0.2)

@@ -68,15 +68,13 @@ def _code(study: Study, coder) -> None:
         )
 
 
-def quality_study(users: dict) -> Study:
-    """Generate, set gold and quality rules, open, code (one coder drifts), reconcile."""
+def quality_study(users: dict, study: Study) -> Study:
+    """Set gold and quality rules on a generated draft ``study`` (the demo command makes
+    it from a fake-server run), open it, code it (one coder drifts) and reconcile."""
     from coding.services import reconciliation_auto_agree, study_open
     from coding.services.gold import quality_settings_update
-    from transcripts.demo import generate_demo_run, run_to_study
 
     lead = users["lead"]
-    run = generate_demo_run(lead=users["operator"], n_prompts=6)
-    study = run_to_study(run=run, by=users["operator"], name=QUALITY, seed=1954, lead="lead")
     Study.objects.filter(pk=study.pk).update(
         description=f"{N_GOLD} gold items mixed into every queue (25 %), a qualification round of "
         "4 gold items, training mode on. sim-coder-c drifts after 20 submissions: see Quality "
@@ -115,21 +113,3 @@ def _adjudicate(study: Study, adjudicator) -> None:
             note="Scripted adjudicator: applied the anchor text literally.",
             by=adjudicator,
         )
-
-
-def drift_latency(study: Study) -> str:
-    """One line for the demo output: when the drifting coder was flagged."""
-    try:
-        from audit.quality import study_drift
-    except ImportError:
-        return ""
-    drift = {d.coder: d for d in study_drift(study=study)}
-    d = drift.get(DRIFTER)
-    others = [c for c, v in drift.items() if c != DRIFTER and v.flagged]
-    if d is None or d.alarm_at is None:
-        return f"{DRIFTER} drifts after submission {DRIFT_AFTER}: not flagged."
-    return (
-        f"{DRIFTER} drifts after submission {DRIFT_AFTER}; flagged at submission {d.alarm_at} "
-        f"(latency {d.alarm_at - DRIFT_AFTER} submissions); other coders flagged: "
-        f"{', '.join(others) or 'none'}."
-    )

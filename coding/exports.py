@@ -32,19 +32,18 @@ returns the stream) and ``export_provenance`` (logs an Event and returns a dict)
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import itertools
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import CharField, F, FilteredRelation, Max, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
+
+from alignweb.version import code_version
 
 from .csvsafe import csv_chunks, csv_header, csv_text, neutralise, neutralise_text
 from .models import Assignment, Dimension, Event, Item, Score, Study
@@ -388,25 +387,6 @@ def export_start(*, study: Study, kind: str, by, upto: int | None = None) -> Csv
     )
 
 
-@functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    """settings.GIT_COMMIT, else ``git rev-parse HEAD`` of the checkout, else "unknown"."""
-    if getattr(settings, "GIT_COMMIT", ""):
-        return settings.GIT_COMMIT
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=settings.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return result.stdout.strip() or "unknown"
-
-
 def _digest(study: Study, kind: str, upto: int | None) -> tuple[str, int, int]:
     """(sha256, bytes, data rows) of the CSV exactly as ``export_csv`` streams it."""
     counter = _Counter()
@@ -454,7 +434,7 @@ def export_provenance(
         "coders": "pseudonyms C01.. (account order)" if kind == "long" else None,
         "exported_at": timezone.now().isoformat(),
         "exported_by": getattr(by, "username", None),
-        "code_version": code_version(),
+        "code_version": code_version().commit,
         "rows": rows,
         "bytes": size,
         "sha256": sha256,

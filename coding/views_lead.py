@@ -14,8 +14,7 @@ from django.views.decorators.http import require_POST
 from alignweb.permissions import LEADS, access_study, require_lead_anywhere
 from coding.models import Membership, Rubric
 
-from . import selectors
-from .dashboard import study_notices
+from . import hooks, selectors
 from .forms import RubricImportForm, StudyForm
 from .services import (
     ServiceError,
@@ -65,7 +64,7 @@ def study_detail(request: HttpRequest, study_id: int) -> HttpResponse:
         progress=selectors.study_progress(study=study),
         redactions=selectors.redaction_summary(study=study),
         coders=study.memberships.filter(role=Membership.Role.CODER).count(),
-        notices=study_notices(study),
+        notices=hooks.study_notices(study),
     )
     ctx.update(key_views_context(study))
     return render(request, "coding/study_detail.html", ctx)

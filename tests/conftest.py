@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,8 +64,21 @@ def redis_answers(url: str) -> bool:
         return False
 
 
+def run_queue_prefix() -> str:
+    """This test process's Celery queue prefix: its own queues on the shared Redis."""
+    return f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}-"
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     from django.conf import settings
+
+    from alignweb.queues import use_prefix
+
+    # Tasks sent by this run, and the live workers it starts, use queues no other run (or
+    # a stray worker left by one) consumes; see alignweb/queues.py.
+    prefix = run_queue_prefix()
+    os.environ["CELERY_QUEUE_PREFIX"] = prefix
+    use_prefix(prefix)
 
     # PBKDF2 with Django's production iteration count costs ~0.5 s per user on these
     # machines; tests create hundreds. Production hashing is unchanged.
@@ -79,9 +93,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(f"REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
 
 
-@pytest.fixture(autouse=True)
-def _celery_eager_by_default(settings) -> Iterator[None]:
-    """Tasks run in-process unless a test asks for the live worker; nothing leaks to Redis."""
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop this run's queues (tasks sent outside ``celery_eager``) from the shared Redis."""
+    from alignweb.queues import queue_name
+
+    url = redis_url()
+    if url.startswith("redis") and redis_answers(url):
+        import redis
+        from django.conf import settings
+
+        names = [queue_name(q) for q in settings.CELERY_QUEUE_NAMES]
+        # kombu keeps priorities 3, 6 and 9 in sibling lists.
+        names += [f"{n}\x06\x16{p}" for n in names for p in (3, 6, 9)]
+        redis.Redis.from_url(url).delete(*names)
+
+
+@pytest.fixture
+def celery_eager(settings) -> Iterator[None]:
+    """Tasks run in-process, inside the test. Opt in where a test needs its tasks done
+    (``pytestmark = pytest.mark.usefixtures("celery_eager")``). Elsewhere a task sent with
+    a broker configured waits in this run's own queues, which the session purges."""
     from alignweb.celery import app
 
     previous = app.conf.task_always_eager
@@ -176,6 +207,8 @@ class LiveWorker:
         self.log_path = ROOT / ".pytest-worker.log"
 
     def start(self) -> None:
+        from alignweb.queues import queue_name
+
         # disable_sync_subtasks=False below: an eager task run earlier in this process can
         # leave Celery believing it is inside a task, which would refuse result.get().
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
@@ -191,7 +224,7 @@ class LiveWorker:
                 "--pool=threads",
                 f"--concurrency={self.concurrency}",
                 "-Q",
-                self.queues,
+                ",".join(queue_name(q) for q in self.queues.split(",")),
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -211,7 +244,7 @@ class LiveWorker:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited early; see {self.log_path}")
             try:
-                app.send_task("alignweb.health", queue="default").get(
+                app.send_task("alignweb.health", queue=queue_name("default")).get(
                     timeout=2, disable_sync_subtasks=False
                 )
                 return
@@ -267,6 +300,7 @@ def live_worker_factory(transactional_db, settings):
         DEBUG="1",
         PYTHONUNBUFFERED="1",
     )
+    previous_eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
     # An eager task run earlier in this process can leave its request on Celery's task
@@ -288,7 +322,7 @@ def live_worker_factory(transactional_db, settings):
     for worker in workers:
         worker.stop()
     app.control.purge()
-    app.conf.task_always_eager = True
+    app.conf.task_always_eager = previous_eager
 
 
 @pytest.fixture

@@ -8,43 +8,15 @@ counts and every failure. Rendered as JSON and Markdown.
 from __future__ import annotations
 
 import platform
-import subprocess
 from importlib import metadata
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Q, Sum
 
 from .cells import redact
 from .models import GenerationRun, Transcript
 
 PACKAGES = ("django", "celery", "kombu", "openai", "anthropic", "httpx2", "djangorestframework")
-
-
-def code_version() -> tuple[str, bool | None]:
-    """(commit, dirty) from settings.GIT_COMMIT or git; ("unknown", None) if neither works."""
-    if getattr(settings, "GIT_COMMIT", ""):
-        return settings.GIT_COMMIT, None
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=settings.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=3,
-            check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=settings.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=3,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown", None
-    return commit or "unknown", bool(status.strip())
 
 
 def package_versions() -> dict[str, str]:

@@ -19,16 +19,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from alignweb.version import code_version
 from coding.services import ServiceError
 
 from .builtin import text_sha256
 from .cells import finish_run_if_done, is_secret_name
 from .models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold, Transcript
 from .providers.retry import RetryPolicy
-from .runcard import code_version, package_versions
+from .runcard import package_versions
 from .selectors import prompt_list_current, run_error_groups
 from .ssrf import validate_base_url
-from .tasks import QUEUE, run_dispatch
+from .tasks import generation_queue, run_dispatch
 
 if TYPE_CHECKING:
     from coding.models import Study
@@ -303,7 +304,7 @@ def run_create(
 
 def _enqueue_on_commit(run: GenerationRun) -> None:
     run_id = run.pk
-    transaction.on_commit(lambda: run_dispatch.apply_async((run_id,), queue=QUEUE))
+    transaction.on_commit(lambda: run_dispatch.apply_async((run_id,), queue=generation_queue()))
 
 
 MAX_HISTORY = 100

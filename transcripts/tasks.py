@@ -17,20 +17,32 @@ from __future__ import annotations
 import time
 
 from celery import shared_task
+from celery.signals import worker_init
 from celery.worker import state as worker_state
 from django.db.models import Count
 
 from alignweb.celery import app
+from alignweb.queues import queue_name
 
 from .claims import INLINE_WAIT, slot_drive, slot_step
 from .models import ModelEndpoint, Transcript
 
-# Both SDKs load (~2 s) when the worker imports its tasks, not inside the first calls of a
-# run, where every worker thread would queue on the import lock.
-from .providers import anthropic_provider, openai_provider  # noqa: F401
-
-QUEUE = "generation"
+GENERATION = "generation"
 SLOT_SECONDS = 60.0  # then hand over to a fresh task (well inside the visibility timeout)
+
+
+def generation_queue() -> str:
+    return queue_name(GENERATION)
+
+
+@worker_init.connect
+def preload_sdks(sender, **kwargs) -> None:
+    """A worker that takes generation tasks loads both SDKs (~2 s) before it consumes, not
+    inside the first calls of a run, where every worker thread would queue on the import
+    lock. Web processes, commands and other workers never import them."""
+    queues = sender.app.amqp.queues
+    if generation_queue() in (queues.consume_from or queues):
+        from .providers import anthropic_provider, openai_provider  # noqa: F401
 
 
 def _eager() -> bool:
@@ -56,7 +68,9 @@ def generation_slot(run_id: int, endpoint_id: int) -> None:
         if wait is None:
             return
         if wait > INLINE_WAIT or time.monotonic() + wait > deadline or _worker_stopping():
-            generation_slot.apply_async((run_id, endpoint_id), countdown=wait, queue=QUEUE)
+            generation_slot.apply_async(
+                (run_id, endpoint_id), countdown=wait, queue=generation_queue()
+            )
             return
         if wait:
             time.sleep(wait)
@@ -79,7 +93,7 @@ def run_dispatch(run_id: int) -> int:
     for round_ in range(max(slots.values(), default=0)):
         for endpoint_id in sorted(slots):
             if round_ < slots[endpoint_id]:
-                generation_slot.apply_async((run_id, endpoint_id), queue=QUEUE)
+                generation_slot.apply_async((run_id, endpoint_id), queue=generation_queue())
                 sent += 1
     return sent
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
 import numpy as np
-from scipy import stats
 
 EFFICACY_COLUMNS = ("model", "scaffold", "prompt", "specification", "dimension", "value")
 SPECIFICATIONS = ("full", "under")
@@ -170,6 +169,8 @@ def kruskal_wallis(groups: Sequence[Sequence[float]]) -> tuple[float | None, flo
         return None, None
     pooled = np.concatenate(arrays)
     total = pooled.size
+    from scipy import stats  # heavy: loaded only when an analysis runs
+
     ranks = stats.rankdata(pooled)
     _, tie_counts = np.unique(pooled, return_counts=True)
     correction = 1.0 - float(np.sum(tie_counts**3 - tie_counts)) / (total**3 - total)

@@ -36,7 +36,6 @@ from itertools import combinations
 from typing import Any, TextIO
 
 import numpy as np
-from scipy import stats
 
 from audit.stats.anova import natural_key, read_csv_records
 
@@ -152,10 +151,12 @@ def compare_pair(
 
 def ranks_by_config(table: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, int]]:
     """Rank the models present in each configuration: 1 = best, ties share the best rank."""
+    from scipy.stats import rankdata  # heavy: loaded only when an analysis runs
+
     ranks = {}
     for config, scores in table.items():
         models = list(scores)
-        ranked = stats.rankdata([-scores[m] for m in models], method="min")
+        ranked = rankdata([-scores[m] for m in models], method="min")
         ranks[config] = {m: int(r) for m, r in zip(models, ranked, strict=True)}
     return ranks
 

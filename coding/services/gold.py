@@ -22,6 +22,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from alignweb.bounds import OutOfBounds, parse_int
+from coding import hooks
 from coding.models import (
     Assignment,
     GoldAssignment,
@@ -252,8 +253,6 @@ def assignment_released(assignment: Assignment) -> bool:
 
 def qualification_evaluate(attempt: QualificationAttempt) -> str:
     """Decide a pending attempt once all its items are submitted (inside the submit)."""
-    from audit.stats.quality import qualification_verdict  # pure module, no Django
-
     roles = list(
         GoldAssignment.objects.filter(attempt=attempt).select_related("assignment", "version")
     )
@@ -279,7 +278,7 @@ def qualification_evaluate(attempt: QualificationAttempt) -> str:
             cats = sorted(lv.value for lv in d.levels.all())
             per_dim[d.code] = ([a for a, _ in pairs], [b for _, b in pairs], cats)
     settings = quality_settings_get(study=study)
-    passed, detail = qualification_verdict(per_dim, settings.pass_kappa)
+    passed, detail = hooks.qualification_verdict(per_dim, settings.pass_kappa)
     status = Attempt.Status.PASSED if passed else Attempt.Status.FAILED
     Attempt.objects.filter(pk=attempt.pk, status=Attempt.Status.PENDING).update(
         status=status,

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from coding import hooks
 from coding.models import Assignment, Dimension, Item, Score, Study
 from coding.rubric_cache import rubric_dimensions
 
@@ -192,18 +193,5 @@ def _auto_agree_if_complete(item: Item) -> None:
 
 
 def _after_submit(study_id: int) -> None:
-    """Ask the analysis app to refresh agreement (debounced there); never fail a submit."""
-    from django.conf import settings
-
-    if not getattr(settings, "AGREEMENT_SNAPSHOT_ON_SUBMIT", True):
-        return  # bulk loaders (the demo) compute one snapshot at the end instead
-    try:
-        from audit.tasks import snapshot_request
-    except ImportError:
-        return
-    try:
-        snapshot_request(study_id)
-    except Exception:  # noqa: BLE001 - a broker outage must not lose a submission
-        import logging
-
-        logging.getLogger(__name__).warning("agreement snapshot not queued", exc_info=True)
+    """Tell the apps that listen (audit refreshes agreement); never fail a submit."""
+    hooks.submitted(study_id)

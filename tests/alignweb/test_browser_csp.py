@@ -12,7 +12,7 @@ from tests.coding.conftest import make_records
 from tests.conftest import browser_login
 from tests.factories import make_personas
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 
 def _watch(page) -> list[str]:

@@ -5,6 +5,8 @@ import pytest
 from tests.conftest import browser_login
 from tests.factories import make_personas
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 
 @pytest.mark.browser
 def test_coder_logs_in_and_sees_home(page, screenshot_dir, transactional_db):

@@ -33,6 +33,8 @@ from tests.coding.conftest import full_values, make_records
 from tests.factories import make_personas
 from tests.outages import broker_at, down_redis_url
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 RETRY_TEXT = "not saved"
 
 

@@ -7,6 +7,8 @@ import pytest
 import yaml
 from django.urls import reverse
 
+from tests.manage_cli import manage
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -44,6 +46,7 @@ def test_check_deploy_is_clean_under_production_settings():
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("celery_eager")
 def test_healthz_reports_database_and_eager_broker(client):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
@@ -89,7 +92,9 @@ def test_readme_starts_with_the_two_commands():
     assert code
 
 
-def test_demo_refuses_without_debug():
-    result = _run_manage(["demo"], {"DEBUG": "0", "SECRET_KEY": "y" * 60})
+def test_demo_refuses_without_debug(settings):
+    settings.DEBUG = False
+    settings.LOCAL_MODE = False
+    result = manage("demo")
     assert result.returncode != 0
     assert "DEBUG" in result.stderr

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from audit.stats.agreement import COEFFICIENTS, agreement_report
+from tests.manage_cli import manage
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = ["n_items", "n_coders", *COEFFICIENTS, "ci", "warnings"]
@@ -255,7 +256,7 @@ def test_unreadable_inputs_raise_command_error(tmp_path):
         run(binary)
 
 
-def _manage(*args: str) -> subprocess.CompletedProcess:
+def _subprocess(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
     return subprocess.run(
         [sys.executable, "manage.py", "agreement", *args],
@@ -277,13 +278,13 @@ def _manage(*args: str) -> subprocess.CompletedProcess:
     ],
     ids=["missing-column", "unknown-value", "empty", "not-utf8"],
 )
-def test_process_exits_non_zero_with_one_line_on_stderr(tmp_path, text):
+def test_command_line_exits_non_zero_with_one_line_on_stderr(tmp_path, text):
     path = tmp_path / "bad.csv"
     if isinstance(text, bytes):
         path.write_bytes(text)
     else:
         path.write_text(text, encoding="utf-8")
-    result = _manage("--input", str(path), "--categories", "0,1,2", "--format", "json")
+    result = manage("agreement", "--input", str(path), "--categories", "0,1,2", "--format", "json")
     assert result.returncode != 0
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -291,11 +292,17 @@ def test_process_exits_non_zero_with_one_line_on_stderr(tmp_path, text):
     assert "Traceback" not in result.stderr
 
 
-def test_process_missing_file_and_success(tmp_path):
-    result = _manage("--input", str(tmp_path / "nope.csv"), "--format", "json")
+def test_command_line_missing_file_is_one_line(tmp_path):
+    result = manage("agreement", "--input", str(tmp_path / "nope.csv"), "--format", "json")
     assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_process_smoke(tmp_path):
+    """The one subprocess test: ``manage.py agreement`` runs and prints the JSON."""
     path = write(tmp_path, to_csv(two_coder_rows(30, 9, "D1"), True))
-    result = _manage("--input", str(path), "--bootstrap", "50", "--seed", "1", "--format", "json")
+    result = _subprocess(
+        "--input", str(path), "--bootstrap", "50", "--seed", "1", "--format", "json"
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)["dimensions"]["D1"]
     assert list(report) == KEYS

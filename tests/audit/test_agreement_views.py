@@ -19,7 +19,7 @@ from coding.services import items_import, study_open
 from tests.audit.conftest import build_study, submit_all
 from tests.coding.conftest import make_records
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
 
 NAMES = ["audit:agreement", "audit:agreement-json", "audit:agreement-csv"]
 

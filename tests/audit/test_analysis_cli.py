@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from audit.stats.anova import EFFICACY_COLUMNS
+from tests.manage_cli import manage
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "audit" / "data" / "rank_instability_example.csv"
@@ -174,13 +175,7 @@ def test_unreadable_file_raises_command_error(tmp_path):
 )
 def test_bad_input_exits_nonzero_with_one_line(tmp_path, command, text, message):
     path = write(tmp_path, text)
-    proc = subprocess.run(
-        [sys.executable, "manage.py", command, "--input", str(path), "--format", "json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = manage(command, "--input", str(path), "--format", "json")
     assert proc.returncode != 0
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
@@ -189,6 +184,7 @@ def test_bad_input_exits_nonzero_with_one_line(tmp_path, command, text, message)
 
 
 def test_cli_success_through_manage_py():
+    """The one subprocess smoke test: a real ``manage.py`` process prints the JSON."""
     proc = subprocess.run(
         [sys.executable, "manage.py", "rank_instability", "--input", str(EXAMPLE)],
         cwd=ROOT,

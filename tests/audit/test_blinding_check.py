@@ -8,6 +8,8 @@ import pytest
 
 from audit.blinding_check import _features, _folds, blinding_check, plan_fields
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 FILLER = [
     "plan", "the", "work", "check", "the", "result", "keep", "it", "small", "ask", "what",
     "matters", "then", "write", "it", "down",

@@ -12,6 +12,8 @@ from coding.models import ConditionKey, Event, Item, ScrubRule, Study
 from coding.services import items_import, study_open
 from tests.coding.conftest import MODELS, make_records
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 # Greetings only one model uses: the kind of leak the check is for.
 VOICES = {"zephyr-large": "Certainly, friend!", "orion-mini": "Righto, mate.", "GPT-4o": ""}
 

@@ -8,7 +8,7 @@ from tests.audit.test_blinding_views import records
 from tests.conftest import browser_login
 from tests.factories import make_personas
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 
 def test_lead_runs_the_check_and_adds_an_ngram_as_a_rule(

@@ -10,7 +10,7 @@ from tests.audit.test_claim_levels import _study
 from tests.conftest import browser_login
 from tests.factories import make_personas
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 
 def test_claim_report_levels(page, transactional_db, screenshot_dir, settings):

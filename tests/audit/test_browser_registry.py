@@ -12,7 +12,7 @@ from audit.services import benchmark_audit_study_create
 from tests.conftest import browser_login
 from tests.factories import make_admin, make_personas
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 
 def test_registry_copy_propose_accept_and_matrix(page, transactional_db, settings, screenshot_dir):

@@ -7,7 +7,7 @@ from tests.audit.conftest import build_study
 from tests.conftest import browser_login
 from tests.factories import make_personas
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 
 def test_lead_reads_the_g_study_and_fits_rankings(page, transactional_db, settings, screenshot_dir):

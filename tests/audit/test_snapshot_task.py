@@ -20,6 +20,8 @@ from tests.audit.conftest import submit_all
 from tests.coding.conftest import make_records
 from tests.outages import broker_at, down_redis_url
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 
 def _open(p, n=4):
     items_import(study=p.study, records=make_records(n), by=p.lead)

@@ -11,7 +11,7 @@ from tests.coding.conftest import as_jsonl, make_records
 from tests.conftest import browser_login
 from tests.factories import make_personas
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 
 def test_import_preview_then_condition_key(page, transactional_db, screenshot_dir, tmp_path):

@@ -13,7 +13,7 @@ from tests.coding.conftest import full_values, make_records
 from tests.conftest import browser_login
 from tests.factories import MembershipFactory, UserFactory, make_personas
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 NEW_PASSWORD = "plum-orchard-kettle-42"
 
 

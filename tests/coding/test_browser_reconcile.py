@@ -14,7 +14,7 @@ from tests.coding.test_reconciliation import code_everything
 from tests.conftest import browser_login
 from tests.factories import make_personas
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,8 @@ from coding.services import Conflict, items_import, score_submit, study_open
 from tests.coding.conftest import make_records
 from tests.factories import MembershipFactory, UserFactory, make_personas
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 
 @pytest.mark.services
 def test_fifty_threads_lose_and_duplicate_nothing(transactional_db, require_postgres):

@@ -6,6 +6,8 @@ from django.urls import reverse
 
 from coding.models import Assignment, Item, Reconciliation, Study
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 
 @pytest.mark.django_db(transaction=True)
 def test_demo_builds_studies_and_pages_render(client, settings):

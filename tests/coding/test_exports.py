@@ -273,7 +273,6 @@ def test_formula_injection_in_exports(personas):
 def test_downloads_are_logged_and_provenance_hashes_the_bytes(small, client, settings):
     p, _items = small
     settings.GIT_COMMIT = ""
-    exports.code_version.cache_clear()
     study_lock(study=p.study, by=p.lead)
     client.force_login(p.lead)
     for kind in exports.KINDS:

@@ -29,6 +29,8 @@ from coding.services import (
 from tests.coding.conftest import make_records
 from tests.factories import make_personas
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):

@@ -41,7 +41,7 @@ from tests.factories import MembershipFactory, StudyFactory, make_personas
 from tests.security.conftest import World
 from tests.security.test_access_matrix import EXPECTED, html_routes, url_for
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 # Each payload names itself (xss-...), so a payload shown as text is easy to spot.
 PAYLOADS = [

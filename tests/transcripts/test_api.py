@@ -9,6 +9,8 @@ from rest_framework.test import APIClient
 from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prompt_set
 from transcripts.models import GenerationRun
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 
 @pytest.fixture
 def api(db):

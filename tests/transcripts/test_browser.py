@@ -14,7 +14,7 @@ from transcripts import services
 from transcripts.claims import slot_drive
 from transcripts.models import GenerationRun, ModelEndpoint
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 
 def test_lead_runs_generation_from_the_ui(page, fake_server, screenshot_dir, transactional_db):

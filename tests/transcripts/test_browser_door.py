@@ -13,7 +13,7 @@ from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prom
 from transcripts import services
 from transcripts.models import ModelEndpoint
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 
 def _finished_run(owner, server, name: str):

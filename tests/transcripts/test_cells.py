@@ -6,6 +6,7 @@ import socket
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -14,6 +15,8 @@ from transcripts import breaker, services
 from transcripts.cells import Claim, cell_call, cell_record
 from transcripts.claims import cell_claim, cell_claim_next, cell_process
 from transcripts.models import GenerationRun, Transcript
+
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
 
 State = Transcript.State
 

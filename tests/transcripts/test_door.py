@@ -22,6 +22,8 @@ from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prom
 from transcripts import services
 from transcripts.models import GenerationRun
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 MODEL = "borealis-70b"
 
 

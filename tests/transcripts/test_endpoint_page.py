@@ -12,6 +12,8 @@ from django.utils import timezone
 from transcripts.endpoints import check_state
 from transcripts.models import ModelEndpoint
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 
 @pytest.fixture
 def endpoint(personas, fake_server, make_endpoint):

@@ -15,6 +15,8 @@ from transcripts.estimates import run_estimate
 from transcripts.models import GenerationRun
 from transcripts.selectors import prompt_list_current
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 
 @pytest.fixture
 def priced(personas, make_endpoint):

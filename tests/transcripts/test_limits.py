@@ -17,6 +17,8 @@ from transcripts.cells import Claim
 from transcripts.claims import cell_claim_next, slot_step
 from transcripts.models import EndpointLimiter, ModelEndpoint, Transcript
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 
 def test_bucket_refills_continuously_up_to_a_minute_worth():
     assert limits.refill(0, 60, 1.0) == 1.0  # 60 per minute: one per second

@@ -27,6 +27,7 @@ def _run(lead, endpoints, **kwargs):
     )
 
 
+@pytest.mark.usefixtures("celery_eager")
 def test_recover_reclaims_cells_of_a_dead_worker_at_once(
     personas, fake_server, demo_endpoints, django_capture_on_commit_callbacks
 ):

@@ -12,6 +12,8 @@ from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prom
 from transcripts import breaker, selectors, services
 from transcripts.models import GenerationRun, ModelEndpoint, Transcript
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 State = Transcript.State
 
 

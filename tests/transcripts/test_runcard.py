@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
+from alignweb.version import code_version
 from tests.transcripts.conftest import FAST_POLICY, builtin_scaffolds, demo_prompt_set
-from transcripts import runcard, services
+from transcripts import services
 from transcripts.runcard import build_run_card, run_card_markdown
+
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
 
 
 def test_card_contents(
@@ -65,11 +70,11 @@ def test_card_contents(
 
 def test_code_version_prefers_setting_and_fails_gracefully(settings, monkeypatch):
     settings.GIT_COMMIT = "abc1234"
-    assert runcard.code_version() == ("abc1234", None)
+    assert code_version() == ("abc1234", None)
     settings.GIT_COMMIT = ""
 
     def broken(*args, **kwargs):
         raise FileNotFoundError("git")
 
     monkeypatch.setattr(subprocess, "run", broken)
-    assert runcard.code_version() == ("unknown", None)
+    assert code_version() == ("unknown", None)

@@ -12,6 +12,8 @@ from transcripts.builtin import text_sha256
 from transcripts.models import GenerationRun, ModelEndpoint, Prompt, Scaffold, Transcript
 from transcripts.selectors import prompt_list_current, scaffold_list_current
 
+pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
+
 
 def test_builtins_shipped_by_migration(db):
     scaffolds = {s.code: s for s in scaffold_list_current()}

@@ -26,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
 
-from coding.demo_quality import drift_latency, quality_study
+from coding.demo_quality import DRIFT_AFTER, DRIFTER, QUALITY, quality_study
 from coding.demo_scripted import scripted_scores
 from coding.models import Assignment, Item, Membership, Study
 
@@ -82,7 +82,7 @@ class Command(BaseCommand):
         audit = self._benchmark_audit(users)
         if audit is not None:
             self.stdout.write(self.style.SUCCESS(f"{audit.name}: benchmarks coded and reconciled."))
-        quality = quality_study(users)
+        quality = self._quality_study(users)
         self.stdout.write(self.style.SUCCESS(f"{quality.name}: gold, qualification, drift."))
         self.stdout.write(drift_latency(quality))
         self._snapshots(stress, hands_on, audit, quality)
@@ -221,6 +221,14 @@ class Command(BaseCommand):
             self._code(study, users[username], limit=12, noise=0.2)
         return study
 
+    def _quality_study(self, users: dict) -> Study:
+        """Gold, a qualification round and a drifting coder (coding/demo_quality.py)."""
+        from transcripts.demo import generate_demo_run, run_to_study
+
+        run = generate_demo_run(lead=users["operator"], n_prompts=6)
+        study = run_to_study(run=run, by=users["operator"], name=QUALITY, seed=1954, lead="lead")
+        return quality_study(users, study)
+
     def _benchmark_audit(self, users: dict) -> Study | None:
         try:
             from audit.services import benchmark_audit_study_create
@@ -242,3 +250,19 @@ class Command(BaseCommand):
         reconciliation_auto_agree(study=study)
         self._adjudicate(study, users["adjudicator"])
         return study
+
+
+def drift_latency(study: Study) -> str:
+    """One line for the demo output: when the drifting coder was flagged."""
+    from audit.quality import study_drift
+
+    drift = {d.coder: d for d in study_drift(study=study)}
+    d = drift.get(DRIFTER)
+    others = [c for c, v in drift.items() if c != DRIFTER and v.flagged]
+    if d is None or d.alarm_at is None:
+        return f"{DRIFTER} drifts after submission {DRIFT_AFTER}: not flagged."
+    return (
+        f"{DRIFTER} drifts after submission {DRIFT_AFTER}; flagged at submission {d.alarm_at} "
+        f"(latency {d.alarm_at - DRIFT_AFTER} submissions); other coders flagged: "
+        f"{', '.join(others) or 'none'}."
+    )

@@ -1,0 +1,102 @@
+"""Where other apps plug into coding, so that coding depends on none of them.
+
+The apps depend one way: ``transcripts -> coding <- audit``. When coding needs something
+done by an app that builds on it, it calls the listeners or sources registered here; the
+apps register them in their ``AppConfig.ready()``:
+
+- ``on_submit``: called with the study id after a first-pass submission commits (audit
+  queues an agreement snapshot). A listener's failure is logged and never fails the submit.
+- ``provenance``: where a claim report finds scaffold hashes and generation run cards for
+  a study's conditions (transcripts knows them; without it a report simply has none).
+- ``notices``: lines for the lead's study page from other apps (audit: drift flags).
+  A provider's failure is logged and never takes the page down.
+- ``qualification_verdict``: decides a qualification round from per-dimension (coder,
+  gold, categories) values (audit: quadratic-weighted kappa, ``audit.stats.quality``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+SubmitListener = Callable[[int], None]
+_submit_listeners: list[SubmitListener] = []
+
+
+def on_submit(listener: SubmitListener) -> SubmitListener:
+    """Register ``listener(study_id)`` to run after each first-pass submission commits."""
+    if listener not in _submit_listeners:
+        _submit_listeners.append(listener)
+    return listener
+
+
+def submitted(study_id: int) -> None:
+    """Tell every listener that a submission of ``study_id`` committed."""
+    for listener in list(_submit_listeners):
+        try:
+            listener(study_id)
+        except Exception:  # noqa: BLE001 - a broker outage must not lose a submission
+            log.warning("after-submit listener %r failed", listener, exc_info=True)
+
+
+class ProvenanceSource(Protocol):
+    """What a claim report asks about the conditions behind a study's items."""
+
+    def scaffold_hashes(self, code: str, versions: set[int]) -> set[str]: ...
+
+    def run_cards(self, study: Any, run_ids: set[int]) -> list[dict[str, Any]]: ...
+
+    def run_card_markdown(self, card: dict[str, Any]) -> str: ...
+
+
+_provenance: list[ProvenanceSource] = []
+
+
+def register_provenance(source: ProvenanceSource) -> None:
+    if source not in _provenance:
+        _provenance.append(source)
+
+
+def provenance_sources() -> list[ProvenanceSource]:
+    return list(_provenance)
+
+
+Notice = dict[str, Any]
+NoticeProvider = Callable[[Any], list[Notice]]
+_notice_providers: list[NoticeProvider] = []
+
+
+def register_notices(provider: NoticeProvider) -> None:
+    """Register ``provider(study) -> [{"level", "kind", "text", "url"}]`` for the study page."""
+    if provider not in _notice_providers:
+        _notice_providers.append(provider)
+
+
+def study_notices(study: Any) -> list[Notice]:
+    notices: list[Notice] = []
+    for provider in list(_notice_providers):
+        try:
+            notices.extend(provider(study))
+        except Exception:  # noqa: BLE001 - a broken panel must not take the dashboard down
+            log.warning("study notice provider %r failed", provider, exc_info=True)
+    return notices
+
+
+Verdict = Callable[[dict[str, tuple], float], tuple[bool, dict[str, dict[str, Any]]]]
+_verdicts: list[Verdict] = []
+
+
+def register_qualification_verdict(verdict: Verdict) -> None:
+    _verdicts[:] = [verdict]
+
+
+def qualification_verdict(
+    per_dimension: dict[str, tuple], threshold: float
+) -> tuple[bool, dict[str, dict[str, Any]]]:
+    """Pass/fail and per-dimension detail of a qualification round (audit decides)."""
+    if not _verdicts:
+        raise RuntimeError("No qualification verdict registered (is the audit app installed?)")
+    return _verdicts[0](per_dimension, threshold)
