@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from alignweb.parsers import SafeJSONParser
 from alignweb.permissions import access_assignment, access_study
-from coding.models import Assignment, Study
+from coding.models import Assignment
 
 from . import selectors
 from . import serializers as s
@@ -30,21 +30,26 @@ QUEUE_FILTERS = {"status": ("status", {v: v for v in Assignment.Status.values})}
 
 
 def _own_assignment(request: Request, study_id: int, code: str) -> Assignment:
-    """The caller's assignment for ``code`` inside this study (coders only), or 404."""
+    """The caller's assignment for ``code`` inside this study (coders only), or 404 (also
+    while a qualification round gates it).
+
+    One query: ``access_assignment`` checks the coder membership in the same join."""
     assignment = access_assignment(request.user, code, study_id=study_id)
     if not assignment_released(assignment):  # qualification round not passed yet
         raise Http404("No such item.")
     return assignment
 
 
-def _detail(assignment: Assignment) -> dict:
-    scores = selectors.assignment_scores(assignment=assignment)
+def _detail(assignment: Assignment, scores: dict | None = None) -> dict:
+    """``scores``: the payload when the caller already has it (a submit just wrote it)."""
+    if scores is None:
+        scores = s.scores_payload(selectors.assignment_scores(assignment=assignment))
     return s.AssignmentDetailSerializer(
         {
             "item": assignment.item,
             "status": assignment.status,
             "version": assignment.version,
-            "scores": s.scores_payload(scores),
+            "scores": scores,
         }
     ).data
 
@@ -80,9 +85,11 @@ class MyNextAssignmentView(APIView):
         }
     )
     def get(self, request: Request, study_id: int) -> Response:
-        study: Study = access_study(request.user, study_id, roles=CODER)
-        assignment = selectors.next_assignment(study=study, coder=request.user)
+        # The coder's next item and their membership in one query; only when there is
+        # none is the study looked up, to tell "all submitted" (204) from "not yours" (404).
+        assignment = selectors.next_assignment_of_member(study_id=study_id, coder=request.user)
         if assignment is None:
+            access_study(request.user, study_id, roles=CODER)
             return Response(status=204)
         return Response(s.AssignmentListSerializer(assignment).data)
 
@@ -147,4 +154,7 @@ class MySubmitView(APIView):
             by=request.user,
         )
         submitted.item = assignment.item
-        return Response(_detail(submitted))
+        # A 200 means the stored scores hash to what was sent (a first submit or a replay
+        # of it), so they are what was sent: no need to read them back.
+        sent = s.scores_payload_from_values(data.validated_data["scores"])
+        return Response(_detail(submitted, sent))

@@ -63,6 +63,25 @@ def next_assignment(*, study: Study, coder) -> Assignment | None:
     )
 
 
+def next_assignment_of_member(*, study_id: int, coder) -> Assignment | None:
+    """``next_assignment`` with the coder membership checked in the same query (the API's
+    hot path): None when there is no open item or the caller is no coder of the study.
+    While a qualification round gates the coder, only its items are next."""
+    return (
+        Assignment.objects.filter(
+            released(study=study_id, coder=coder),
+            item__study_id=study_id,
+            coder=coder,
+            status=Assignment.Status.OPEN,
+            item__study__memberships__user=coder,
+            item__study__memberships__role=Membership.Role.CODER,
+        )
+        .select_related("item")
+        .order_by("position")
+        .first()
+    )
+
+
 def assignment_scores(*, assignment: Assignment) -> dict[str, Score]:
     """The coder's own scores (draft or submitted) keyed by dimension code."""
     if assignment.version == 0:

@@ -367,6 +367,15 @@ def scores_payload(scores: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def scores_payload_from_values(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The payload of scores as ``score_submit`` stores them from validated ``values``
+    (coding/services/scoring.py ``_clean``: the value as an int, rationale "" if absent)."""
+    return {
+        code: {"value": int(entry["value"]), "rationale": str(entry.get("rationale") or "")}
+        for code, entry in sorted(values.items())
+    }
+
+
 # --- reconciliation, lock, unblind ----------------------------------------------------------
 
 MethodField = named_choice("ReconciliationMethodEnum", Reconciliation.Method.choices)

@@ -41,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--coders", type=int, default=20)
     ap.add_argument("--profile", default="", help="cProfile one request kind (e.g. submit)")
     ap.add_argument("--queries", default="", help="print the SQL of one request of this kind")
+    ap.add_argument(
+        "--api",
+        action="store_true",
+        help="the REST API loop of Label Studio's scenario (token auth: next, item, submit)",
+    )
+    ap.add_argument("--db-name", default=DB_NAME, help=f"throwaway database (default {DB_NAME})")
+    ap.add_argument("--redis-url", default=REDIS_URL, help="dedicated Redis db (flushed)")
     args = ap.parse_args(argv)
     admin_url = os.environ.get("DATABASE_URL", "")
     if not admin_url.startswith(("postgres://", "postgresql://")):
@@ -56,13 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         # Snapshot tasks are published for real (to a dedicated Redis db, flushed after)
         # but not run here: in production the Celery worker pays for them.
         CELERY_TASK_ALWAYS_EAGER="0",
-        CELERY_BROKER_URL=REDIS_URL,
-        REDIS_URL=REDIS_URL,
+        CELERY_BROKER_URL=args.redis_url,
+        REDIS_URL=args.redis_url,
     )
     import _django
 
     try:
-        _django.setup(DB_NAME)
+        _django.setup(args.db_name)
         return measure(args)
     finally:
         import psycopg
@@ -70,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
 
         connections.close_all()
         with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
         import redis
 
-        redis.Redis.from_url(REDIS_URL).flushdb()
+        redis.Redis.from_url(args.redis_url).flushdb()
 
 
 def measure(args: argparse.Namespace) -> int:
@@ -81,7 +88,6 @@ def measure(args: argparse.Namespace) -> int:
     from coder_values import values_for
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from seed import seed
 
@@ -97,7 +103,7 @@ def measure(args: argparse.Namespace) -> int:
     users = list(get_user_model().objects.filter(username__startswith="costcoder"))
     rows: dict[str, list[tuple[float, float, float, int]]] = {}
     last_sql: dict[str, list[str]] = {}
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU, not time spent waiting
 
     def timed(name: str, call):
         with connection.cursor() as cursor:
@@ -112,7 +118,7 @@ def measure(args: argparse.Namespace) -> int:
         capture = CaptureQueriesContext(connection) if name == args.queries else nullcontext()
         py0, pg0, w0 = time.process_time(), backend.cpu_times(), time.perf_counter()
         with connection.execute_wrapper(record), capture as captured:
-            if name == args.profile:
+            if name == args.profile and measuring[0]:
                 profiler.enable()
             response = call()
             profiler.disable()
@@ -129,39 +135,19 @@ def measure(args: argparse.Namespace) -> int:
         )
         return response
 
+    measuring = [False]
+
+    def reset() -> None:
+        """The warm-up is over: forget it (rows and profile)."""
+        rows.clear()
+        measuring[0] = True
+
+    timed.reset = reset  # type: ignore[attr-defined]
     sid = seeded.study_id
-    # One client per coder, as gunicorn keeps one handler per process: a new Client loads
-    # the middleware again (WhiteNoise rescans the static files), which no server does.
-    clients = []
-    for user in users:
-        client = Client()
-        client.force_login(user)
-        clients.append((user, client))
-    warmup = len(users)  # first requests import modules and fill caches: not measured
-    # Each coder's loop, as in the load test: /next/ once, then item page -> autosave ->
-    # submit, whose redirect is the next item's page.
-    locations: dict[int, str] = {}
-    done = 0
-    while done < args.items + warmup:
-        if done == warmup:
-            rows.clear()
-        user, client = clients[done % len(clients)]
-        loc = locations.get(user.pk)
-        if loc is None:
-            loc = timed("next", lambda c=client: c.get(f"/studies/{sid}/next/"))["Location"]
-        page = timed("item", lambda c=client, u=loc: c.get(u)).content.decode()
-        code = loc.rstrip("/").rsplit("/", 1)[-1]
-        values = values_for(user.username, code)
-        form = {"version": VERSION_RE.search(page)[1]}
-        for dim, entry in values.items():
-            form[f"value_{dim}"], form[f"rationale_{dim}"] = entry["value"], entry["rationale"]
-        draft = {k: v for k, v in form.items() if k[-1] in "1234" or k == "version"}
-        saved = timed("save", lambda c=client, u=loc, d=draft: c.post(u + "save/", d))
-        form["version"] = VERSION_RE.search(saved.content.decode())[1]
-        response = timed("submit", lambda c=client, u=loc, f=form: c.post(u + "submit/", f))
-        assert response.status_code == 302, response.status_code
-        locations[user.pk] = response["Location"]
-        done += 1
+    if args.api:
+        api_loop(args, users, sid, timed, values_for)
+    else:
+        html_loop(args, users, sid, timed, values_for)
     from audit.services import snapshot_refresh  # the worker's share, measured once
     from coding.models import Study
 
@@ -174,7 +160,7 @@ def measure(args: argparse.Namespace) -> int:
     table = []
     total_py = total_pg = 0.0
     for name, values in rows.items():
-        if name == "next":
+        if name == "next" and not args.api:
             continue  # once per coder (the first item), not per coded item
         # Means: PostgreSQL's CPU clock ticks at 10 ms, a median would round it away.
         py = statistics.fmean(v[0] for v in values)
@@ -214,6 +200,72 @@ def measure(args: argparse.Namespace) -> int:
         f"{cores / per_item:.0f} coded items/s (target 100)"
     )
     return 0
+
+
+def html_loop(args, users, sid, timed, values_for) -> None:
+    """The browser's loop: /next/ once, then item page -> autosave -> submit (302)."""
+    from django.test import Client
+
+    # One client per coder, as gunicorn keeps one handler per process: a new Client loads
+    # the middleware again (WhiteNoise rescans the static files), which no server does.
+    clients = []
+    for user in users:
+        client = Client()
+        client.force_login(user)
+        clients.append((user, client))
+    warmup = len(users)  # first requests import modules and fill caches: not measured
+    # Each coder's loop, as in the load test: /next/ once, then item page -> autosave ->
+    # submit, whose redirect is the next item's page.
+    locations: dict[int, str] = {}
+    done = 0
+    while done < args.items + warmup:
+        if done == warmup:
+            timed.reset()
+        user, client = clients[done % len(clients)]
+        loc = locations.get(user.pk)
+        if loc is None:
+            loc = timed("next", lambda c=client: c.get(f"/studies/{sid}/next/"))["Location"]
+        page = timed("item", lambda c=client, u=loc: c.get(u)).content.decode()
+        code = loc.rstrip("/").rsplit("/", 1)[-1]
+        values = values_for(user.username, code)
+        form = {"version": VERSION_RE.search(page)[1]}
+        for dim, entry in values.items():
+            form[f"value_{dim}"], form[f"rationale_{dim}"] = entry["value"], entry["rationale"]
+        draft = {k: v for k, v in form.items() if k[-1] in "1234" or k == "version"}
+        saved = timed("save", lambda c=client, u=loc, d=draft: c.post(u + "save/", d))
+        form["version"] = VERSION_RE.search(saved.content.decode())[1]
+        response = timed("submit", lambda c=client, u=loc, f=form: c.post(u + "submit/", f))
+        assert response.status_code == 302, response.status_code
+        locations[user.pk] = response["Location"]
+        done += 1
+
+
+def api_loop(args, users, sid, timed, values_for) -> None:
+    """Label Studio's scenario through the REST API, closed loop: next, item, submit."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    clients = []
+    for user in users:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        clients.append((user, client))
+    base = f"/api/v1/studies/{sid}/my-assignments/"
+    warmup = len(users)
+    done = 0
+    while done < args.items + warmup:
+        if done == warmup:
+            timed.reset()
+        user, client = clients[done % len(clients)]
+        code = timed("next", lambda c=client: c.get(base + "next/")).json()["item"]
+        item = timed("item", lambda c=client, u=f"{base}{code}/": c.get(u)).json()
+        body = {"version": item["version"], "scores": values_for(user.username, code)}
+        response = timed(
+            "submit",
+            lambda c=client, u=f"{base}{code}/submit/", b=body: c.post(u, b, format="json"),
+        )
+        assert response.status_code == 200, response.content[:300]
+        done += 1
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ class Integrity:
             ("items partly coded", str(self.items_partial), ""),
             ("items without exactly k distinct coders", str(self.bad_assignment_count), "0"),
             ("items with more than k submitted", str(self.over_submitted), "0"),
-            ("submits confirmed to coders (302)", str(self.confirmed), ""),
+            ("submits confirmed to coders (302; API 200)", str(self.confirmed), ""),
             ("same item confirmed twice to one coder", str(self.duplicate_confirmations), "0"),
             ("confirmed but not submitted in DB (lost)", str(self.missing), "0"),
             ("confirmed with a different scores hash", str(self.hash_mismatch), "0"),

@@ -13,6 +13,11 @@ A coder's loop per item is what a browser does: fetch the item page, autosave a 
 draft, submit all eight scores with rationales; the submit answers with a redirect to
 the coder's next item (or to the queue when none is left), which is the next fetch.
 ``/next/`` is asked once, for the first item.
+
+``ApiCoderUser`` (``run_load.py --mode api``) is Label Studio's scenario through the REST
+API instead: token authentication (tokens in ``LOAD_DIR/tokens.json``), closed loop,
+per item ``GET .../my-assignments/next/`` -> ``GET .../my-assignments/<code>/`` ->
+``POST .../submit/`` with all eight scores and rationales as JSON.
 Coders stop starting new items once ``LOAD_DIR/stop`` exists, so the controller can
 drain in-flight requests before it stops locust: every confirmed submit gets logged.
 """
@@ -181,6 +186,28 @@ class _LoginMixin:
         return True
 
 
+def _claim_coder(user) -> bool:
+    """Give a coder user its account (index, username); False when all are taken."""
+    user.index = _claim_index("coder")
+    user.done = user.index >= N_CODERS
+    if not user.done:
+        user.username = f"{CODER_PREFIX}{user.index:03d}"
+    return not user.done
+
+
+def _may_code(user) -> bool:
+    """False (after a pause) once the coder is done or the run stops; the first call
+    waits for every coder to be ready, then a random moment (no lock-step herd)."""
+    if user.done or _stopping():
+        time.sleep(1.0)
+        return False
+    if not user.ready:
+        _wait_for_logins()
+        user.ready = True
+        time.sleep(random.uniform(0, PACE or 1.0))
+    return True
+
+
 class CoderUser(_LoginMixin, FastHttpUser):
     """One coder: log in once, then fetch next item, autosave, submit, repeat."""
 
@@ -189,11 +216,8 @@ class CoderUser(_LoginMixin, FastHttpUser):
     network_timeout = 60.0
 
     def on_start(self) -> None:
-        self.index = _claim_index("coder")
-        self.done = self.index >= N_CODERS
-        if self.done:
+        if not _claim_coder(self):
             return
-        self.username = f"{CODER_PREFIX}{self.index:03d}"
         self.ready = False
         self.next_url = ""
         if self._login():
@@ -211,18 +235,10 @@ class CoderUser(_LoginMixin, FastHttpUser):
             return True
         return False
 
-    def _wait_for_everyone(self) -> None:
-        _wait_for_logins()
-        self.ready = True
-        time.sleep(random.uniform(0, PACE or 1.0))  # spread the start: no lock-step herd
-
     @task
     def code_one_item(self) -> None:
-        if self.done or _stopping():
-            time.sleep(1.0)
+        if not _may_code(self):
             return
-        if not self.ready:
-            self._wait_for_everyone()
         prefix = f"/studies/{STUDY_ID}/"
         if not self.next_url:
             with self.client.get(
@@ -268,6 +284,60 @@ class CoderUser(_LoginMixin, FastHttpUser):
                 resp.failure(f"submit {resp.status_code} {location!r}")
                 return
             self.next_url = "" if self.done else location
+        LOGS.submit({"t": time.time(), "item": code, "coder": self.username, "values": values})
+
+
+class ApiCoderUser(FastHttpUser):
+    """One API client: token auth, then next -> item -> submit, as fast as answered."""
+
+    wait_time = CoderUser.wait_time
+    connection_timeout = CoderUser.connection_timeout
+    network_timeout = CoderUser.network_timeout
+
+    def on_start(self) -> None:
+        if not _claim_coder(self):
+            return
+        tokens = json.loads((LOAD_DIR / "tokens.json").read_text())
+        self.headers = {"Authorization": f"Token {tokens[self.username]}"}
+        self.ready = False
+        LOGS.login(self.username)  # no password to hash: ready at once
+        _claim_index("logged-in")
+
+    @task
+    def code_one_item(self) -> None:
+        if not _may_code(self):
+            return
+        base = f"/api/v1/studies/{STUDY_ID}/my-assignments/"
+        with self.client.get(
+            base + "next/", name="next", headers=self.headers, catch_response=True
+        ) as resp:
+            if resp.status_code == 204:
+                self.done = True  # everything coded: not an error
+                resp.success()
+                return
+            body = resp.json() if resp.status_code == 200 else {}
+            code = body.get("item", "")
+            if not code:
+                resp.failure(f"next: {resp.status_code}")
+                return
+        with self.client.get(
+            f"{base}{code}/", name="item", headers=self.headers, catch_response=True
+        ) as resp:
+            item = resp.json() if resp.status_code == 200 else {}
+            if "version" not in item or not item.get("item", {}).get("content"):
+                resp.failure(f"item: {resp.status_code}")
+                return
+        values = values_for(self.username, code)
+        with self.client.post(
+            f"{base}{code}/submit/",
+            json={"version": item["version"], "scores": values},
+            name="submit",
+            headers=self.headers,
+            catch_response=True,
+        ) as resp:
+            if resp.status_code != 200:
+                resp.failure(f"submit {resp.status_code}")
+                return
         LOGS.submit({"t": time.time(), "item": code, "coder": self.username, "values": values})
 
 

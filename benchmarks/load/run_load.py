@@ -49,9 +49,19 @@ def parse_duration(text: str) -> float:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument(
+        "--mode",
+        choices=("html", "api"),
+        default="html",
+        help="html: the browser's pages (session login, forms); api: Label Studio's "
+        "scenario through the REST API (token auth, closed loop, next -> item -> submit)",
+    )
     ap.add_argument("--duration", default="3m", help="measurement window (default 3m)")
+    ap.add_argument("--db-name", default=DB_NAME, help=f"throwaway database (default {DB_NAME})")
     ap.add_argument("--users", type=int, default=200, help="simulated coders (default 200)")
-    ap.add_argument("--leads", type=int, default=3, help="leads polling the dashboard")
+    ap.add_argument(
+        "--leads", type=int, default=None, help="leads polling the dashboard (3; api mode 0)"
+    )
     ap.add_argument(
         "--lead-interval", type=float, default=10.0, help="seconds between a lead's polls"
     )
@@ -63,8 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--rate",
         type=float,
-        default=100.0,
-        help="offered load in coded items/s over all coders (default 100; 0 = closed loop)",
+        default=None,
+        help="offered load in coded items/s over all coders (default 100; 0 = closed loop, "
+        "the api mode's default)",
     )
     ap.add_argument("--k", type=int, default=2, help="coders per item (default 2)")
     ap.add_argument("--items", type=int, default=0, help="items to seed (default: enough)")
@@ -74,8 +85,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--spawn-rate",
         type=float,
-        default=4.0,
-        help="users started per second (logins hash for ~0.4 s CPU each: default 4)",
+        default=None,
+        help="users started per second (logins hash for ~0.4 s CPU each: default 4; "
+        "api mode 25, tokens need no hashing)",
     )
     ap.add_argument("--login-timeout", type=float, default=240.0, help="seconds for all logins")
     ap.add_argument(
@@ -90,7 +102,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--profile", type=float, default=0.0, help="py-spy seconds (0 = off)")
     ap.add_argument("--keep", action="store_true", help="keep the database and log directory")
     ap.add_argument("--json", default="", help="also write the results as JSON here")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    api = args.mode == "api"
+    for name, html_default, api_default in (
+        ("leads", 3, 0),
+        ("rate", 100.0, 0.0),
+        ("spawn_rate", 4.0, 25.0),
+    ):
+        if getattr(args, name) is None:
+            setattr(args, name, api_default if api else html_default)
+    return args
 
 
 def refuse(message: str) -> None:
@@ -105,7 +126,7 @@ def check_targets(args: argparse.Namespace) -> str:
         refuse(
             "DATABASE_URL must point at the local PostgreSQL server, e.g. "
             "DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres make load "
-            f"(a dedicated database {DB_NAME!r} is created there and dropped afterwards)."
+            f"(a dedicated database {args.db_name!r} is created there and dropped afterwards)."
         )
     for name, value in (("DATABASE_URL", url), ("--redis-url", args.redis_url)):
         host = urlparse(value).hostname or ""
@@ -120,7 +141,7 @@ def check_targets(args: argparse.Namespace) -> str:
     return url
 
 
-def drop_database(admin_url: str) -> None:
+def drop_database(admin_url: str, name: str) -> None:
     import psycopg
 
     try:
@@ -130,7 +151,7 @@ def drop_database(admin_url: str) -> None:
     except Exception:  # noqa: BLE001 - Django may not be set up yet
         pass
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def flush_redis(url: str) -> None:
@@ -159,6 +180,17 @@ def child_env(args: argparse.Namespace, db_url: str, load_dir: Path) -> dict[str
         LOAD_DIR=str(load_dir),
     )
     return env
+
+
+def write_tokens(load_dir: Path, prefix: str) -> None:
+    """An API token per coder, for the api mode's clients (LOAD_DIR/tokens.json)."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    coders = get_user_model().objects.filter(username__startswith=prefix)
+    tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in coders])
+    users = {u.pk: u.username for u in coders}
+    (load_dir / "tokens.json").write_text(json.dumps({users[t.user_id]: t.key for t in tokens}))
 
 
 def lead_paths(study_id: int) -> list[str]:
@@ -196,7 +228,7 @@ def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - a linear script
 
         t = time.monotonic()
         os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"  # seeding runs no tasks through Redis
-        _django.setup(DB_NAME)
+        _django.setup(args.db_name)
         created_db = True
         db_url = os.environ["DATABASE_URL"]
         from seed import seed
@@ -212,6 +244,8 @@ def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - a linear script
             coder_prefix=CODER_PREFIX,
             lead_prefix=LEAD_PREFIX,
         )
+        if args.mode == "api":
+            write_tokens(load_dir, CODER_PREFIX)
         from django.db import connections
 
         connections.close_all()
@@ -316,10 +350,11 @@ def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - a linear script
         ]
         if args.locust_processes > 1:
             locust_argv.append(f"--processes={args.locust_processes}")
-        locust_argv += ["CoderUser", "LeadUser"] if args.leads else ["CoderUser"]
+        coder_class = "ApiCoderUser" if args.mode == "api" else "CoderUser"
+        locust_argv += [coder_class, "LeadUser"] if args.leads else [coder_class]
         sampler = stack.Sampler(
             groups={"web": web, "worker": worker},
-            database=DB_NAME,
+            database=args.db_name,
             interval=args.sample_interval,
         )
         started = time.time()
@@ -375,20 +410,76 @@ def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - a linear script
         if args.json:
             dump_json(Path(args.json), args, results, integrity, sampler)
         met = all(row[3] for row in results.targets())
+        if args.mode == "api":
+            met = print_label_studio(args, results, reqs, integrity.ok)
         return 0 if (met and integrity.ok) else 1
     finally:
         for proc in reversed(managed):
             proc.stop(timeout=10)
         if created_db and not args.keep:
-            drop_database(admin_url)
+            drop_database(admin_url, args.db_name)
         with contextlib.suppress(Exception):  # best effort
             flush_redis(args.redis_url)
         if args.keep:
-            print(f"kept database {DB_NAME!r} and logs in {load_dir}")
+            print(f"kept database {args.db_name!r} and logs in {load_dir}")
         else:
             import shutil
 
             shutil.rmtree(load_dir, ignore_errors=True)
+
+
+# Label Studio CE through its REST API, same scenario, measured here (issue 16).
+LS_ITEMS_PER_S = (9.0, 11.0)
+LS_P95_S = {20: 1.26, 100: 7.2}
+API_GOAL_FACTOR = 10
+API_GOAL_P95_SUBMIT_MS = 300.0
+
+
+def print_label_studio(args, results: report.Results, reqs, integrity_ok: bool) -> bool:
+    """The api mode's figures beside Label Studio's; True when every goal is met."""
+    connection_errors = int(((reqs.status == 0) & ~reqs.ok).sum())
+    near = min(LS_P95_S, key=lambda n: abs(n - args.users))
+    goal = API_GOAL_FACTOR * sum(LS_ITEMS_PER_S) / 2
+    rows = [
+        (
+            "annotations/s",
+            f"{results.items_per_s:.1f}",
+            f"{LS_ITEMS_PER_S[0]:.0f}-{LS_ITEMS_PER_S[1]:.0f}",
+            f">= {goal:.0f} ({API_GOAL_FACTOR}x)",
+            "yes" if results.items_per_s >= goal else "NO",
+        ),
+        ("p95 read (next, item)", f"{report.fmt_ms(results.p95_read)} ms", "", "", ""),
+        (
+            "p95 submit",
+            f"{report.fmt_ms(results.p95_submit)} ms",
+            f"{LS_P95_S[near]:.2f} s at {near} coders",
+            f"< {API_GOAL_P95_SUBMIT_MS:.0f} ms at 100",
+            "yes"
+            if results.p95_submit is not None and results.p95_submit < API_GOAL_P95_SUBMIT_MS
+            else "NO",
+        ),
+        (
+            "connection errors",
+            str(connection_errors),
+            "",
+            "0",
+            "yes" if connection_errors == 0 else "NO",
+        ),
+        (
+            "integrity",
+            "OK" if integrity_ok else "FAILED",
+            "",
+            "OK",
+            "yes" if integrity_ok else "NO",
+        ),
+    ]
+    print()
+    print(
+        f"Label Studio's scenario through the REST API: {args.users} coders, closed loop, "
+        f"{results.seconds:.0f} s (machine shared: figures are under whatever else runs)"
+    )
+    print(report.table(rows, ("metric", "AlignWeb", "Label Studio CE", "goal", "met")))
+    return all(row[4] == "yes" for row in rows if row[4])
 
 
 def _mb(value: int) -> str:

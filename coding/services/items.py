@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from alignweb.bulk import bulk_insert
 from coding.import_preview import errors_in_row_order
 from coding.importing import Record, parse_import
 from coding.models import ConditionKey, Item, Study, new_public_code
@@ -38,9 +39,15 @@ class ImportResult:
     items: list[Item] = field(default_factory=list)
 
 
-def content_sha256(content: dict) -> str:
+def canonical_json(content: dict) -> str:
+    """The content as canonical JSON: what its hash is taken of (and what COPY stores)."""
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_sha256(content: dict, canonical: str | None = None) -> str:
     """Stable hash of what coders see (canonical JSON)."""
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    if canonical is None:
+        canonical = canonical_json(content)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -108,27 +115,29 @@ def items_import_records(
         )
     scrubber = study_scrubber(study=study, records=records, hidden_texts=hidden_texts)
     codes = _unique_codes(len(records))
-    items, keys = [], []
+    items, keys, texts = [], [], []
     for record, code in zip(records, codes, strict=True):
         content, found = _scrub_content(record, scrubber)
+        text = canonical_json(content)
+        texts.append(text)
         items.append(
             Item(
-                study=study,
+                study_id=study.pk,
                 public_code=code,
                 kind=record.kind,
                 external_id=record.external_id,
                 content=content,
-                content_sha256=content_sha256(content),
+                content_sha256=content_sha256(content, text),
                 redaction_count=sum(found.values()),
                 redactions=dict(found),
             )
         )
         keys.append(_key_from(record.metadata))
     with transaction.atomic():
-        Item.objects.bulk_create(items, batch_size=1000)
+        bulk_insert(Item, items, raw={"content": texts})
         for item, key in zip(items, keys, strict=True):
-            key.item = item
-        ConditionKey.objects.bulk_create(keys, batch_size=1000)
+            key.item_id = item.pk  # (the descriptor, key.item = item, costs 5x more)
+        bulk_insert(ConditionKey, keys)
         total = sum(scrubber.counts.values())
         event_record(
             verb="import",

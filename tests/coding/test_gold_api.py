@@ -97,6 +97,8 @@ def test_gated_items_are_404_for_the_coder(personas, client):
     listed = client.get(f"/api/v1/studies/{study.pk}/my-assignments/").json()
     rows = listed["results"] if isinstance(listed, dict) else listed
     assert len(rows) == 3
+    nxt = client.get(f"/api/v1/studies/{study.pk}/my-assignments/next/").json()
+    assert nxt["item"] in {r["item"] for r in rows}  # the round first, nothing else
     hidden = _first(study, personas.coder_a, gold=False)
     code = hidden.item.public_code
     assert client.get(f"/api/v1/studies/{study.pk}/my-assignments/{code}/").status_code == 404

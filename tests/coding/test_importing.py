@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.db import IntegrityError
 
 from coding.importing import MAX_FIELD_CHARS, parse_import
 from coding.models import ConditionKey, Event, Item
@@ -83,6 +84,31 @@ def test_bad_file_leaves_database_unchanged(personas):
     with pytest.raises(ImportRejected) as exc:
         items_import_file(study=personas.study, raw=bad, filename="b.jsonl", by=personas.lead)
     assert any("Row 6: message 1 has unknown role 'robot'" in e for e in exc.value.errors)
+    assert (Item.objects.count(), ConditionKey.objects.count(), Event.objects.count()) == before
+
+
+def test_a_write_that_fails_in_the_database_leaves_nothing(personas, monkeypatch):
+    """The items are written (COPY on PostgreSQL) before their keys: a key that the
+    database refuses takes the items and the event with it."""
+    from coding.services import items as items_service
+
+    real = items_service._key_from
+
+    def key_with_bad_replicate(metadata):
+        key = real(metadata)
+        if metadata.get("prompt") == "P03":
+            key.replicate = -1  # PositiveIntegerField: the CHECK constraint refuses it
+        return key
+
+    monkeypatch.setattr(items_service, "_key_from", key_with_bad_replicate)
+    before = (Item.objects.count(), ConditionKey.objects.count(), Event.objects.count())
+    with pytest.raises(IntegrityError):
+        items_import_file(
+            study=personas.study,
+            raw=as_jsonl(make_records(6)),
+            filename="a.jsonl",
+            by=personas.lead,
+        )
     assert (Item.objects.count(), ConditionKey.objects.count(), Event.objects.count()) == before
 
 

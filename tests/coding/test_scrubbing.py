@@ -171,3 +171,44 @@ def test_capitalised_vendor_words_and_custom_patterns():
     assert scrubber.scrub("just google it")[0] == "just google it"
     out, found = scrubber.scrub("This is internal-bot-7 answering")
     assert MARKER in out and found["custom_1"] == 1
+
+
+def _echo_reference(index: EchoIndex, folded: str) -> list[tuple[int, int]]:
+    """Every word start checked against every n-word run: the obvious, slow way."""
+    import re
+
+    matches = list(re.finditer(r"[a-z0-9]+(?:'[a-z0-9]+)*", folded))
+    words = [m.group() for m in matches]
+    n = index.n
+    runs: list[list[int]] = []
+    for i in range(len(words) - n + 1):
+        if tuple(words[i : i + n]) in index.grams:
+            if runs and i <= runs[-1][1] + 1:
+                runs[-1][1] = i + n - 1
+            else:
+                runs.append([i, i + n - 1])
+    return [(matches[a].start(), matches[b].end()) for a, b in runs]
+
+
+@pytest.mark.parametrize("n", [3, 5, 8, 9])
+def test_echo_probing_finds_exactly_what_checking_every_word_finds(n):
+    """Echoes are probed every few words (echoes.py); a small vocabulary makes partial
+    matches everywhere, so a probe that skipped a real echo would show."""
+    import random
+
+    rng = random.Random(n)
+    vocab = ["a", "b", "c", "d", "e"]
+    hidden = [" ".join(rng.choice(vocab) for _ in range(rng.randint(n, 30))) for _ in range(20)]
+    index = EchoIndex(hidden, n=n)
+    found = 0
+    for _ in range(300):
+        words = [rng.choice(vocab) for _ in range(rng.randint(0, 60))]
+        if rng.random() < 0.5:  # splice a real echo in
+            source = rng.choice(hidden).split()
+            at = rng.randint(0, len(source) - n)
+            words[rng.randint(0, len(words)) :] = source[at : at + n + rng.randint(0, 4)]
+        folded = fold(" ".join(words))
+        expected = _echo_reference(index, folded)
+        assert index.spans(folded) == expected
+        found += bool(expected)
+    assert found > 100
