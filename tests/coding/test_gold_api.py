@@ -136,3 +136,27 @@ def test_gold_page_forms_lead_only(personas, client):
     assert "not in this study" in r.content.decode()
     page = client.get(reverse("coding:gold", args=[sid]) + f"?item={golds[0].public_code}")
     assert page.status_code == 200 and 'id="qualification"' in page.content.decode()
+
+
+def test_api_next_after_a_failed_round_is_the_retry_not_a_real_item(personas, client):
+    from coding.models import GoldVersion
+    from coding.services.gold import qualification_retry
+
+    study, _ = gold_study(personas, n_gold=12, rate=10, qual=2, kappa=0.9)
+    round_one = Assignment.objects.filter(
+        item__study=study, coder=personas.coder_a, gold_role__attempt__isnull=False
+    )
+    for a in list(round_one):
+        gold = GoldVersion.objects.filter(gold__item_id=a.item_id).first().expected
+        submit(a, {c: 2 - v for c, v in gold.items()}, personas.coder_a)
+    client.force_login(personas.coder_a)
+    url = f"/api/v1/studies/{study.pk}/my-assignments/next/"
+    assert client.get(url).status_code == 204  # failed: nothing is next
+    attempt = qualification_retry(study=study, coder=personas.coder_a, by=personas.lead)
+    retry_codes = set(
+        Assignment.objects.filter(gold_role__attempt=attempt).values_list(
+            "item__public_code", flat=True
+        )
+    )
+    # Real items sit at earlier positions than the retry round; they stay closed.
+    assert client.get(url).json()["item"] in retry_codes
