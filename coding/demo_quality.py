@@ -3,11 +3,13 @@ scripted coder who drifts. Only the demo command uses this.
 
 Gold answers are what the scripted rules give (``rule_value``): the "truth" the scripted
 coders approximate with their noise. ``sim-coder-c`` codes like the others for their
-first ``DRIFT_AFTER`` submissions and then gets careless (noise 0.12 -> 0.6), so the
-drift page flags them; the latency in submissions is printed by the demo command.
+first ``DRIFT_AFTER`` submissions and then gets careless (half of their scores one level
+too high), so the drift page flags them; the demo command prints the latency.
 """
 
 from __future__ import annotations
+
+import random
 
 from django.db import transaction
 
@@ -54,15 +56,22 @@ def _code(study: Study, coder) -> None:
     levels = sorted({lv.value for d in dims for lv in d.levels.all()})
     queue = Assignment.objects.filter(item__study=study, coder=coder).select_related("item")
     for n, assignment in enumerate(queue.order_by("position"), start=1):
-        drifting = coder.username == DRIFTER and n > DRIFT_AFTER
+        qualifying = hasattr(assignment, "gold_role") and assignment.gold_role.attempt_id
         values = scripted_scores(
             content=assignment.item.content,
             codes=codes,
             levels=levels,
             coder=coder.username,
             item=assignment.item.public_code,
-            noise=0.6 if drifting else 0.12,
+            noise=0.0 if qualifying else 0.12,  # careful in the qualification round
         )
+        if coder.username == DRIFTER and n > DRIFT_AFTER:
+            # Careless from here on: each dimension scored one level too high half the
+            # time (seeded by the submission number, so every demo run drifts the same).
+            rng = random.Random(f"{coder.username}|drift|{n}")
+            for entry in values.values():
+                if rng.random() < 0.5:
+                    entry["value"] = min(max(levels), entry["value"] + 1)
         score_submit(
             assignment=assignment, values=values, expected_version=assignment.version, by=coder
         )

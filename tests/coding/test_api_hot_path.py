@@ -16,12 +16,15 @@ from tests.factories import UserFactory
 
 V1 = "/api/v1"
 # Every count includes the token lookup that authenticates the request.
-NEXT_QUERIES = 2  # the next open assignment, membership checked in the same join
-ITEM_QUERIES = 2  # the assignment with its item (scores only once something was saved)
+NEXT_QUERIES = 3  # + whether a qualification round gates the coder (issue 18)
+ITEM_QUERIES = 3  # the assignment with its item (scores only once something was saved);
+# + whether a qualification round gates the coder (issue 18)
 # The assignment; compare-and-set; the scores (one upsert); the item row lock and its
 # assignments' statuses (auto-agreement); the event; and the savepoint pair of the
 # service's transaction (a transaction of its own outside tests).
-SUBMIT_QUERIES = 9
+# Issue 18 adds three: the gate check in the view and in the service (one query each when
+# the study has no qualification round) and the gold-role lookup after the write.
+SUBMIT_QUERIES = 12
 
 
 def _client(user) -> APIClient:
