@@ -15,6 +15,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Lower
 
 from coding.models import Assignment, Dimension, Item, Membership, Reconciliation, Score, Study
+from coding.selectors import study_totals
 
 from .models import AgreementSnapshot, Benchmark, ClaimStatement
 
@@ -41,9 +42,7 @@ def dimension_list(*, study: Study) -> list[DimensionInfo]:
 
 def submitted_count(*, study: Study) -> int:
     """Submitted assignments: the freshness key of an agreement snapshot."""
-    return Assignment.objects.filter(
-        item__study=study, item__gold__isnull=True, status=Assignment.Status.SUBMITTED
-    ).count()
+    return study_totals(study=study)["submitted"]
 
 
 def first_pass_ratings(*, study: Study) -> list[tuple[str, str, str, int]]:

@@ -25,7 +25,7 @@ from .models import AgreementSnapshot, Benchmark, ClaimStatement
 from .registry import benchmark_create, benchmark_update  # noqa: F401 - the registry's writes
 
 N_BOOT = 1000
-# Agreement on a closed study is final: computed exactly rather than left to the worker.
+# Agreement on a closed study is final: its refresh is queued without the debounce delay.
 FINAL_STATUSES = (Study.Status.LOCKED, Study.Status.UNBLINDED)
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ class SnapshotState:
     snapshot: AgreementSnapshot | None
     n_submitted: int  # submitted assignments now
     refresh_queued: bool = False  # a worker refresh is queued (or already was)
+    fresh: bool = True  # the snapshot covers every submission (and conditions once unblinded)
 
     @property
     def n_behind(self) -> int:
@@ -111,35 +112,49 @@ class SnapshotState:
         covered = self.snapshot.n_submitted if self.snapshot is not None else 0
         return max(0, self.n_submitted - covered)
 
+    @property
+    def computing(self) -> bool:
+        """Nothing to show yet, but there is something to compute: the worker is on it."""
+        return self.snapshot is None and self.n_submitted > 0
+
+    @property
+    def updating(self) -> bool:
+        """A snapshot is shown and a newer one is wanted (queued, or could not be queued)."""
+        return self.snapshot is not None and not self.fresh
+
 
 def snapshot_current(*, study: Study, by=None, recompute: bool = False) -> SnapshotState:
-    """The snapshot for the agreement pages, without computing while coding goes on.
+    """The snapshot for the agreement pages; never computed inside the request.
 
-    Computed here only when there is no usable snapshot yet, when the study is locked or
-    unblinded (final numbers are exact), or when the lead asks (``recompute``). An open
-    study's stale snapshot is returned as is, with a debounced worker refresh requested:
-    under continuous coding it is always a few submissions behind, and recomputing on
-    every page view would compete with the coders for the CPU.
+    When the latest snapshot is missing or behind the data (or lacks the conditions of an
+    unblinded study), a worker refresh is requested (debounced, see ``audit.tasks``) and
+    the latest usable one is returned as it is, with how far behind it is. It is queued
+    without the debounce delay when there is nothing to show yet, when the study is
+    locked or unblinded (final numbers), or when the lead asks (``recompute``).
     """
     n_submitted = selectors.submitted_count(study=study)
     snapshot = selectors.snapshot_latest(study=study)
-    usable = snapshot is not None and snapshot.results.get("version") == VERSION
+    if snapshot is not None and (snapshot.results or {}).get("version") != VERSION:
+        snapshot = None  # computed by an older release: shape unknown to the pages
+    fresh = snapshot_is_fresh(study=study, snapshot=snapshot, n_submitted=n_submitted)
     queued = False
-    if recompute or not usable or study.status in FINAL_STATUSES:
-        snapshot = snapshot_refresh(study=study, by=by)
-    elif snapshot.n_submitted != n_submitted:
-        queued = _refresh_request(study)
+    if n_submitted and (recompute or not fresh):
+        urgent = recompute or snapshot is None or study.status in FINAL_STATUSES
+        queued = _refresh_request(study, urgent=urgent, by=by)
         # Read again: an eager (worker-less) setup has just written a new one.
-        snapshot = selectors.snapshot_latest(study=study)
+        latest = selectors.snapshot_latest(study=study)
+        if latest is not None and (latest.results or {}).get("version") == VERSION:
+            snapshot = latest
+        fresh = snapshot_is_fresh(study=study, snapshot=snapshot, n_submitted=n_submitted)
     if snapshot is not None:  # it may count a submission made since the count above
         n_submitted = max(n_submitted, snapshot.n_submitted)
-    return SnapshotState(snapshot, n_submitted, refresh_queued=queued)
+    return SnapshotState(snapshot, n_submitted, refresh_queued=queued and not fresh, fresh=fresh)
 
 
-def _refresh_request(study: Study) -> bool:
+def _refresh_request(study: Study, *, urgent: bool, by=None) -> bool:
     """Ask the worker for a snapshot (debounced); whether one is queued. Never raises."""
     try:
-        tasks.snapshot_request(study.pk)
+        tasks.snapshot_request(study.pk, urgent=urgent, by_id=getattr(by, "pk", None))
     except Exception:  # noqa: BLE001 - a broker outage must not break the page
         log.warning("agreement snapshot not queued for study %s", study.pk, exc_info=True)
         return False

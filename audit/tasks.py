@@ -23,8 +23,9 @@ agreement pages when they find the latest snapshot behind). It queues at most on
   ``BREAKER_SECONDS`` later requests skip publishing (and the database) entirely. The
   next submission or dashboard visit after that queues the snapshot again.
 
-The agreement pages never wait for this task while the study is open: they show the
-latest snapshot with the number of submissions since and request a refresh (see
+No request computes a snapshot: the agreement pages show the latest one with the
+number of submissions since (or a "computing" state that polls) and request a refresh,
+undelayed when there is nothing to show yet or the study is closed (see
 ``audit.services.snapshot_current``).
 """
 
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)
 BREAKER_SECONDS = 30.0
+URGENT_SECONDS = 10  # at most one undelayed snapshot per study this often
 DUTY_FACTOR = 10  # wait at least this many times the last computation's duration
 # Broker URL -> time.monotonic() until which publishing is skipped. Per process: while
 # Redis is down the shared cache is down too, so it could not hold this state.
@@ -92,15 +94,27 @@ def publishing_paused() -> bool:
     return _broker_down_until.get(_broker_key(), 0.0) > time.monotonic()
 
 
-def snapshot_request(study_id: int) -> bool:
+def snapshot_request(study_id: int, *, urgent: bool = False, by_id: int | None = None) -> bool:
     """Queue one agreement snapshot for the study unless one is already queued.
 
     Returns True when this call queued it; False when one is already queued or while
     publishing is paused after a broker failure. The enqueue happens on commit of the
     surrounding transaction (immediately in autocommit); a failed enqueue raises there.
+
+    ``urgent`` (a page with nothing to show, a closed study, "Recompute now") queues it
+    without the debounce delay, at most once per ``URGENT_SECONDS`` per study; ``by_id``
+    is the user on whose behalf it runs (the condition read of an unblinded study is
+    logged under their name).
     """
     if publishing_paused():
         return False
+    if urgent and _urgent_slot(study_id):
+        try:  # debounced requests wait for this one (the task deletes the key as it starts)
+            cache.set(_cache_key(study_id), 1, timeout=URGENT_SECONDS)
+        except Exception:  # noqa: BLE001
+            log.debug("snapshot request cache unavailable", exc_info=True)
+        transaction.on_commit(lambda: _enqueue(study_id, 0, by_id))
+        return True
     try:
         if not cache.add(_cache_key(study_id), 1, timeout=max(1, _countdown())):
             return False
@@ -126,8 +140,20 @@ def snapshot_request(study_id: int) -> bool:
             cache.set(_cache_key(study_id), 1, timeout=delay)
         except Exception:  # noqa: BLE001
             log.debug("snapshot request cache unavailable", exc_info=True)
-    transaction.on_commit(lambda: _enqueue(study_id, delay))
+    transaction.on_commit(lambda: _enqueue(study_id, delay, by_id))
     return True
+
+
+def _urgent_slot(study_id: int) -> bool:
+    """Whether an undelayed snapshot may be queued now (one per ``URGENT_SECONDS``).
+
+    Without the cache, False: the debounced database path decides instead.
+    """
+    try:
+        return bool(cache.add(f"snapshot-now:{study_id}", 1, timeout=URGENT_SECONDS))
+    except Exception:  # noqa: BLE001
+        log.debug("snapshot request cache unavailable", exc_info=True)
+        return False
 
 
 def _release(study_id: int) -> None:
@@ -139,8 +165,10 @@ def _release(study_id: int) -> None:
         log.debug("snapshot request cache unavailable", exc_info=True)
 
 
-def _enqueue(study_id: int, delay: int) -> None:
-    options = {"args": [study_id], "countdown": delay}
+def _enqueue(study_id: int, delay: int, by_id: int | None = None) -> None:
+    options: dict = {"args": [study_id], "countdown": delay}
+    if by_id is not None:
+        options["kwargs"] = {"by_id": by_id}
     try:
         if _eager():
             agreement_snapshot.apply_async(**options)
@@ -159,8 +187,10 @@ def _enqueue(study_id: int, delay: int) -> None:
 
 
 @shared_task(name="audit.agreement_snapshot", acks_late=True, ignore_result=True)
-def agreement_snapshot(study_id: int) -> int | None:
+def agreement_snapshot(study_id: int, by_id: int | None = None) -> int | None:
     """Recompute the study's agreement snapshot if it is stale; returns the snapshot id."""
+    from django.contrib.auth import get_user_model
+
     from .services import snapshot_refresh
 
     _release(study_id)
@@ -168,7 +198,8 @@ def agreement_snapshot(study_id: int) -> int | None:
     if study is None:
         return None
     started = time.perf_counter()
-    snapshot = snapshot_refresh(study=study, by=None)
+    by = get_user_model().objects.filter(pk=by_id).first() if by_id is not None else None
+    snapshot = snapshot_refresh(study=study, by=by)
     try:
         cache.set(_cost_key(study_id), time.perf_counter() - started, timeout=24 * 3600)
     except Exception:  # noqa: BLE001 - only the next delay depends on it

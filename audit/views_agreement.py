@@ -1,12 +1,13 @@
 """Agreement dashboard (lead only) and its JSON/CSV exports.
 
-All three show the latest AgreementSnapshot as chosen by ``services.snapshot_current``:
-while the study is open a snapshot behind the data is shown as it is, with the number of
-submissions made since and a background refresh requested (the Celery task writes it);
-it is computed inside the request only when there is none yet, when the study is locked
-or unblinded (final numbers are exact), or when the lead presses "Recompute now" (a POST
-to the dashboard). The exports name the snapshot (id, computed_at) and the submissions
-it covers, so an analyst knows what they got.
+All three show the latest AgreementSnapshot as chosen by ``services.snapshot_current``,
+and no request ever computes one: a snapshot behind the data is shown as it is, with its
+age, the submissions made since and a background refresh requested (the Celery task
+writes it). With nothing to show yet the dashboard renders a "computing" state; either
+way a small htmx partial (``agreement-status``) polls until the worker's snapshot is
+there. "Recompute now" (a POST) queues an undelayed refresh. The exports name the
+snapshot (id, computed_at) and the submissions it covers, so an analyst knows what they
+got.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
+from alignweb.bounds import ID, param_int
 from alignweb.permissions import LEADS, access_study
 from coding.csvsafe import csv_lines
 from coding.selectors import study_summary
@@ -38,6 +40,8 @@ from .agreement_tables import coefficient_table, heatmaps
 from .charts import Bar, Group, Panel, bar_chart, domain_for, line_chart
 from .models import AgreementSnapshot
 from .services import SnapshotState, snapshot_current
+
+POLL_SECONDS = 2
 
 SHORT = {
     "cohen_kappa": "κ",
@@ -103,10 +107,15 @@ def agreement_dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=LEADS)
     if request.method == "POST":
         state = snapshot_current(study=study, by=request.user, recompute=True)
-        if state.snapshot is not None:
+        if state.fresh and state.snapshot is not None:
             messages.success(
                 request,
-                f"Agreement recomputed from {state.snapshot.n_submitted} submitted assignments.",
+                f"Agreement is up to date: {state.snapshot.n_submitted} submitted assignments.",
+            )
+        elif state.refresh_queued:
+            messages.success(
+                request,
+                "Recomputing in the background: this page shows the new numbers when ready.",
             )
         return redirect("audit:agreement", study_id=study.pk)
     state = snapshot_current(study=study, by=request.user)
@@ -117,6 +126,7 @@ def agreement_dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
         "summary": study_summary(study=study),
         "snapshot": snapshot,
         "state": state,
+        "poll_seconds": POLL_SECONDS,
     }
     if snapshot is not None:
         results = snapshot.results
@@ -153,6 +163,28 @@ def agreement_dashboard(request: HttpRequest, study_id: int) -> HttpResponse:
             n_snapshots=len(series),
         )
     return render(request, "audit/agreement.html", ctx)
+
+
+@login_required
+@require_GET
+def agreement_status(request: HttpRequest, study_id: int) -> HttpResponse:
+    """The htmx partial polled while a refresh is pending (``shown``: the snapshot on the
+    page, absent when none). Once a newer snapshot is there it stops polling: a page that
+    had nothing to show reloads itself (``HX-Refresh``); one that shows numbers offers a
+    link, so a lead reading them is not interrupted."""
+    study = access_study(request.user, study_id, roles=LEADS)
+    shown = param_int(request.GET, "shown", low=ID[0], high=ID[1])
+    state = snapshot_current(study=study, by=request.user)
+    snapshot = state.snapshot
+    ready = snapshot is not None and (snapshot.pk != shown or state.fresh)
+    if ready and shown is None:
+        response = HttpResponse("")
+        response["HX-Refresh"] = "true"
+        return response
+    ctx = {"study": study, "snapshot": snapshot, "state": state, "poll_seconds": POLL_SECONDS}
+    return render(
+        request, "audit/_partials/agreement_status.html", {**ctx, "ready": ready, "shown": shown}
+    )
 
 
 def _export_snapshot(request: HttpRequest, study_id: int, kind: str):

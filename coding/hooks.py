@@ -39,7 +39,11 @@ def submitted(study_id: int) -> None:
         try:
             listener(study_id)
         except Exception:  # noqa: BLE001 - a broker outage must not lose a submission
-            log.warning("after-submit listener %r failed", listener, exc_info=True)
+            log.warning(
+                "after-submit listener %s failed",
+                getattr(listener, "__name__", listener),
+                exc_info=True,
+            )
 
 
 class ProvenanceSource(Protocol):

@@ -354,3 +354,4 @@ from .models_gold import (  # noqa: E402, F401 - registered with the app
     QualitySettings,
 )
 from .models_people import Invite, MemberRemoval  # noqa: E402, F401 - registered with the app
+from .models_tally import Disagreement, StudyTally  # noqa: E402, F401 - registered with the app

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from .models import Assignment, Item, Membership, Score, Study
+from .models import Assignment, Item, Membership, Score, Study, StudyTally
+from .models_tally import TALLY_FIELDS
 
 
 def membership_list_for_user(*, user) -> QuerySet[Membership]:
@@ -101,40 +102,35 @@ class CoderProgress:
         return round(100 * self.done / self.total) if self.total else 0
 
 
-def study_progress(*, study: Study) -> list[CoderProgress]:
-    """Per-coder progress for the lead (never shown to coders)."""
-    rows = (
-        Assignment.objects.filter(item__study=study)
-        .values("coder__username")
-        .annotate(total=Count("pk"), done=Count("pk", filter=Q(status=Assignment.Status.SUBMITTED)))
-        .order_by("coder__username")
+def study_totals(*, study: Study) -> dict[str, int]:
+    """The study's counters (``coding.models_tally``) summed over their rows: one query
+    whose cost depends on the number of coders, not of items."""
+    sums = StudyTally.objects.filter(study=study).aggregate(
+        **{name: Sum(name) for name in TALLY_FIELDS}
     )
-    return [CoderProgress(r["coder__username"], r["done"], r["total"]) for r in rows]
+    return {name: sums[name] or 0 for name in TALLY_FIELDS}
+
+
+def study_progress(*, study: Study) -> list[CoderProgress]:
+    """Per-coder progress for the lead (never shown to coders), from the counters."""
+    rows = (
+        StudyTally.objects.filter(study=study, user__isnull=False)
+        .filter(Q(assigned__gt=0) | Q(submitted__gt=0))
+        .order_by("user__username")
+        .values_list("user__username", "submitted", "assigned")
+    )
+    return [CoderProgress(name, done, total) for name, done, total in rows]
 
 
 def study_summary(*, study: Study) -> dict:
-    """Counts for the lead dashboard, computed (never maintained by hand)."""
-    items = Item.objects.filter(study=study).aggregate(
-        n=Count("pk"), redactions=Sum("redaction_count")
-    )
-    assignments = Assignment.objects.filter(item__study=study).aggregate(
-        n=Count("pk"), done=Count("pk", filter=Q(status=Assignment.Status.SUBMITTED))
-    )
-    fully = (
-        Item.objects.filter(study=study)
-        .annotate(
-            open_n=Count("assignments", filter=Q(assignments__status=Assignment.Status.OPEN)),
-            n=Count("assignments"),
-        )
-        .filter(open_n=0, n__gt=0)
-        .count()
-    )
+    """Counts for the lead dashboard, from the study's counters (one query)."""
+    totals = study_totals(study=study)
     return {
-        "items": items["n"],
-        "redactions": items["redactions"] or 0,
-        "assignments": assignments["n"],
-        "submitted": assignments["done"],
-        "items_complete": fully,
+        "items": totals["items"],
+        "redactions": totals["redactions"],
+        "assignments": totals["assigned"],
+        "submitted": totals["submitted"],
+        "items_complete": totals["completed"],
     }
 
 

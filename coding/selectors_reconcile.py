@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, Q
 
-from .models import Assignment, Dimension, Item, Reconciliation, Score, Study
+from .models import Assignment, Dimension, Disagreement, Item, Reconciliation, Score, Study
 
 STATUSES = ("all", "open", "reconciled")
 
@@ -44,6 +44,7 @@ class QueueEntry:
     coders: int
     reconciled_value: int | None = None
     reconciled_method: str | None = None
+    cursor: str = ""  # where the next page starts when this is the last entry of a page
 
     @property
     def spread(self) -> int:
@@ -52,6 +53,60 @@ class QueueEntry:
     @property
     def reconciled(self) -> bool:
         return self.reconciled_value is not None
+
+
+def _queue_rows(study: Study, dimension: str | None, min_spread: int, status: str):
+    decided = Reconciliation.objects.filter(
+        item_id=OuterRef("item_id"), dimension_id=OuterRef("dimension_id")
+    )
+    rows = Disagreement.objects.filter(study=study, high__gte=F("low") + max(1, int(min_spread)))
+    if dimension:
+        rows = rows.filter(dimension__code=dimension)
+    if status == "open":
+        rows = rows.exclude(Exists(decided))
+    elif status == "reconciled":
+        rows = rows.filter(Exists(decided))
+    return rows.order_by("item_code", "dimension_order")
+
+
+def _entries(rows) -> list[QueueEntry]:
+    rows = list(
+        rows.values(
+            "item_id",
+            "item_code",
+            "dimension_id",
+            "dimension_order",
+            "low",
+            "high",
+            "coders",
+            "dimension__code",
+            "dimension__name",
+        )
+    )
+    decisions = (
+        {
+            (item_id, dim_id): (value, method)
+            for item_id, dim_id, value, method in Reconciliation.objects.filter(
+                item_id__in={r["item_id"] for r in rows}
+            ).values_list("item_id", "dimension_id", "value", "method")
+        }
+        if rows
+        else {}
+    )
+    return [
+        QueueEntry(
+            item_code=r["item_code"],
+            dimension_code=r["dimension__code"],
+            dimension_name=r["dimension__name"],
+            low=r["low"],
+            high=r["high"],
+            coders=r["coders"],
+            reconciled_value=decisions.get((r["item_id"], r["dimension_id"]), (None, None))[0],
+            reconciled_method=decisions.get((r["item_id"], r["dimension_id"]), (None, None))[1],
+            cursor=f"{r['item_code']}.{r['dimension_order']}",
+        )
+        for r in rows
+    ]
 
 
 def reconcile_queue(
@@ -65,53 +120,40 @@ def reconcile_queue(
 
     Filters: ``dimension`` (a code such as "D3"), ``min_spread`` (max - min of the values,
     at least 1), ``status`` ("all", "open" = not reconciled yet, "reconciled").
-    Two queries whatever the size of the study.
+    Read from the disagreement list written at each item's last submission; two queries.
+    The lead's page reads it a page at a time (``reconcile_queue_page``).
     """
-    cells = (
-        Score.objects.filter(
-            assignment__item__study=study,
-            assignment__item__in=_complete_item_ids(study),
-            assignment__status=Assignment.Status.SUBMITTED,
-            value__isnull=False,
-        )
-        .values(
-            "assignment__item_id",
-            "assignment__item__public_code",
-            "dimension_id",
-            "dimension__code",
-            "dimension__name",
-            "dimension__order",
-        )
-        .annotate(n=Count("pk"), lo=Min("value"), hi=Max("value"))
-        .annotate(spread=F("hi") - F("lo"))
-        .filter(spread__gte=max(1, int(min_spread)))
-        .order_by("assignment__item__public_code", "dimension__order", "dimension__code")
-    )
-    if dimension:
-        cells = cells.filter(dimension__code=dimension)
-    decisions = {
-        (item_id, dim_id): (value, method)
-        for item_id, dim_id, value, method in Reconciliation.objects.filter(
-            item__study=study
-        ).values_list("item_id", "dimension_id", "value", "method")
-    }
-    entries = []
-    for c in cells:
-        value, method = decisions.get((c["assignment__item_id"], c["dimension_id"]), (None, None))
-        entry = QueueEntry(
-            item_code=c["assignment__item__public_code"],
-            dimension_code=c["dimension__code"],
-            dimension_name=c["dimension__name"],
-            low=c["lo"],
-            high=c["hi"],
-            coders=c["n"],
-            reconciled_value=value,
-            reconciled_method=method,
-        )
-        if status == "open" and entry.reconciled or status == "reconciled" and not entry.reconciled:
-            continue
-        entries.append(entry)
-    return entries
+    return _entries(_queue_rows(study, dimension, min_spread, status))
+
+
+def parse_cursor(raw: str) -> tuple[str, int] | None:
+    """``"K7Q-2MX.3"`` -> ("K7Q-2MX", 3); anything malformed -> None (the first page)."""
+    code, _, order = (raw or "").rpartition(".")
+    if not code or len(code) > 16 or not order.isdigit() or len(order) > 6:
+        return None
+    return code, int(order)
+
+
+def reconcile_queue_page(
+    *,
+    study: Study,
+    dimension: str | None = None,
+    min_spread: int = 1,
+    status: str = "all",
+    after: tuple[str, int] | None = None,
+    limit: int = 100,
+) -> tuple[list[QueueEntry], str | None]:
+    """One page of the queue after the cursor (item code, dimension order), and the next
+    page's cursor (None on the last page). Keyset on an index: the cost of a page does
+    not depend on the size of the study or on how deep the page is."""
+    rows = _queue_rows(study, dimension, min_spread, status)
+    if after is not None:
+        code, order = after
+        rows = rows.filter(Q(item_code__gt=code) | Q(item_code=code, dimension_order__gt=order))
+    entries = _entries(rows[: limit + 1])
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return entries, (entries[-1].cursor if more and entries else None)
 
 
 def agreed_cells(study: Study) -> list[tuple[int, int, int]]:
@@ -165,11 +207,9 @@ def auto_agree_pending(*, study: Study) -> int:
 
 def reconcile_next_code(*, study: Study, after: str = "") -> str | None:
     """The next item (by code, wrapping around) that still has an unreconciled disagreement."""
-    codes = sorted({e.item_code for e in reconcile_queue(study=study, status="open")})
-    if not codes:
-        return None
-    later = [c for c in codes if c > after]
-    return later[0] if later else codes[0]
+    rows = _queue_rows(study, None, 1, "open").values_list("item_code", flat=True)
+    later = rows.filter(item_code__gt=after).first() if after else None
+    return later or rows.first()
 
 
 def coder_label(index: int) -> str:
@@ -270,24 +310,23 @@ def reconcile_item_get(*, item: Item) -> ItemPanel:
 
 
 def reconcile_summary(*, study: Study) -> dict[str, int]:
-    """Counts for the queue header and the lock page (computed, never stored)."""
-    n_items = Item.objects.filter(study=study).count()
-    complete = Item.objects.filter(pk__in=_complete_item_ids(study)).count()
+    """Counts for the queue header and the lock page, from the study's counters."""
+    from .selectors import study_totals
+
+    totals = study_totals(study=study)
+    n_items = totals["items"]
     n_dims = Dimension.objects.filter(rubric_id=study.rubric_id).count()
-    by_method = dict(
-        Reconciliation.objects.filter(item__study=study)
-        .values("method")
-        .annotate(n=Count("pk"))
-        .values_list("method", "n")
-    )
-    decided = sum(by_method.values())
+    decided = totals["agreed"] + totals["discussion"] + totals["adjudicated"]
     return {
         "items": n_items,
-        "items_complete": complete,
+        "items_complete": totals["completed"],
         "cells": n_items * n_dims,
         "decided": decided,
-        "agreed": by_method.get(Reconciliation.Method.AGREED, 0),
-        "discussion": by_method.get(Reconciliation.Method.DISCUSSION, 0),
-        "adjudicated": by_method.get(Reconciliation.Method.ADJUDICATED, 0),
+        "agreed": totals["agreed"],
+        "discussion": totals["discussion"],
+        "adjudicated": totals["adjudicated"],
         "undecided": n_items * n_dims - decided,
+        # Undecided cells of fully coded items: 0 means auto-agree has nothing left to do
+        # (from the counters; a positive count may be disagreements waiting for a person).
+        "undecided_complete": max(0, totals["completed"] * n_dims - decided),
     }

@@ -28,10 +28,10 @@ from . import exports
 from .door_http import door_passed, door_refusal, page_reason
 from .selectors_reconcile import (
     STATUSES,
-    auto_agree_pending,
+    parse_cursor,
     reconcile_item_get,
     reconcile_next_code,
-    reconcile_queue,
+    reconcile_queue_page,
     reconcile_summary,
 )
 from .serializers import condition_key_row
@@ -78,23 +78,28 @@ def queue(request: HttpRequest, study_id: int) -> HttpResponse:
     status = request.GET.get("status", "open")
     if status not in STATUSES:
         status = "open"
-    entries = reconcile_queue(
-        study=study, dimension=dimension or None, min_spread=min_spread, status=status
+    after = parse_cursor(request.GET.get("after", ""))
+    entries, next_after = reconcile_queue_page(
+        study=study,
+        dimension=dimension or None,
+        min_spread=min_spread,
+        status=status,
+        after=after,
+        limit=QUEUE_PAGE,
     )
-    page = Paginator(entries, QUEUE_PAGE).get_page(request.GET.get("page"))
     ctx = _base_context(request, study, "reconcile")
     ctx.update(
-        page=page,
-        entries=page.object_list,
-        total=len(entries),
+        entries=entries,
+        first_page=after is None,
+        next_after=next_after,
         reconcile=reconcile_summary(study=study),
         dimensions=dimensions,
         filters={"dimension": dimension, "min_spread": min_spread, "status": status},
         spreads=range(1, 1 + _max_spread(study)),
         next_code=reconcile_next_code(study=study),
-        auto_agree_pending=(
-            auto_agree_pending(study=study) if study.status == Study.Status.OPEN else 0
-        ),
+        page_size=QUEUE_PAGE,
+        # Item links are this prefix + code + "/" (the reconcile-item route), built once.
+        item_prefix=reverse("coding:reconcile-queue", args=[study.pk]),
     )
     return render(request, "coding/reconcile_queue.html", ctx)
 

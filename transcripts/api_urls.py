@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, api_judge
 
 urlpatterns = [
     path("generation/endpoints/", api.endpoint_list, name="api-generation-endpoints"),
@@ -31,5 +31,25 @@ urlpatterns = [
         "generation/runs/<int:run_id>/transcripts/",
         api.run_transcripts,
         name="api-generation-transcripts",
+    ),
+    path(
+        "generation/studies/<int:study_id>/judge-runs/",
+        api_judge.judge_run_list,
+        name="api-judge-runs",
+    ),
+    path(
+        "generation/studies/<int:study_id>/judge-runs/<int:judge_id>/",
+        api_judge.judge_run_detail,
+        name="api-judge-run",
+    ),
+    path(
+        "generation/studies/<int:study_id>/judge-runs/<int:judge_id>/calibration/",
+        api_judge.judge_run_calibration,
+        name="api-judge-calibration",
+    ),
+    path(
+        "generation/studies/<int:study_id>/judge-runs/<int:judge_id>/counts-as-coder/",
+        api_judge.judge_run_counts_as_coder,
+        name="api-judge-counts-as-coder",
     ),
 ]

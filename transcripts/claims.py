@@ -37,7 +37,8 @@ def _wait(seconds: float) -> float:
     return max(0.05, seconds)
 
 
-def _claimable(now: datetime) -> Q:
+def claimable(now: datetime) -> Q:
+    """Cells a slot may claim now (generation and judge cells share these states)."""
     return (
         Q(state=State.PENDING)
         | Q(state=State.RETRYABLE, not_before__lte=now)
@@ -59,11 +60,19 @@ def _close(cell: Transcript, now: datetime, reason: str, log: list) -> None:
     finish_run_if_done(cell.run_id)
 
 
+def endpoint_active_cells(endpoint_id: int, now: datetime) -> int:
+    """Calls in flight on an endpoint: generation and judge cells with a live lease."""
+    from .models_judge import JudgeCell
+
+    live = {"state": State.CLAIMED, "lease_expires_at__gt": now}
+    return (
+        Transcript.objects.filter(endpoint_id=endpoint_id, **live).count()
+        + JudgeCell.objects.filter(run__endpoint_id=endpoint_id, **live).count()
+    )
+
+
 def _endpoint_full(endpoint: ModelEndpoint, now: datetime) -> bool:
-    active = Transcript.objects.filter(
-        endpoint_id=endpoint.pk, state=State.CLAIMED, lease_expires_at__gt=now
-    ).count()
-    return active >= endpoint.max_concurrency
+    return endpoint_active_cells(endpoint.pk, now) >= endpoint.max_concurrency
 
 
 def _take(cell: Transcript, endpoint: ModelEndpoint, now: datetime) -> Claim | float | None:
@@ -183,7 +192,7 @@ def cell_claim_next(*, run_id: int, endpoint_id: int) -> Claim | float | None:
         cell = (
             _cells()
             .select_for_update(skip_locked=True, of=("self",))
-            .filter(_claimable(now), run_id=run_id, endpoint_id=endpoint_id)
+            .filter(claimable(now), run_id=run_id, endpoint_id=endpoint_id)
             .order_by("id")
             .first()
         )

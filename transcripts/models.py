@@ -254,3 +254,6 @@ class Transcript(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} cell {self.pk}"
+
+
+from .models_judge import JudgeCell, JudgeRun, JudgeScore  # noqa: E402, F401 - registered

@@ -104,3 +104,38 @@ def endpoint_check(endpoint_id: int) -> None:
     from .endpoints import endpoint_check_perform
 
     endpoint_check_perform(endpoint_id=endpoint_id)
+
+
+@shared_task(name="transcripts.judge_slot", ignore_result=True)
+def judge_slot(run_id: int) -> None:
+    """A model co-coder's slot: the same loop as ``generation_slot`` over judge cells."""
+    from .judge_cells import judge_drive, judge_step
+
+    if _eager():
+        judge_drive(run_id=run_id)
+        return
+    deadline = time.monotonic() + SLOT_SECONDS
+    while True:
+        wait = judge_step(run_id=run_id)
+        if wait is None:
+            return
+        if wait > INLINE_WAIT or time.monotonic() + wait > deadline or _worker_stopping():
+            judge_slot.apply_async((run_id,), countdown=wait, queue=generation_queue())
+            return
+        if wait:
+            time.sleep(wait)
+
+
+@shared_task(name="transcripts.judge_dispatch", ignore_result=True)
+def judge_dispatch(run_id: int) -> int:
+    """Start as many judge slots as the endpoint's concurrency allows."""
+    from .models_judge import JudgeCell, JudgeRun
+
+    run = JudgeRun.objects.select_related("endpoint").filter(pk=run_id).first()
+    if run is None:
+        return 0
+    unfinished = JudgeCell.objects.filter(run_id=run_id, state__in=JudgeCell.UNFINISHED).count()
+    slots = min(run.endpoint.max_concurrency, unfinished)
+    for _ in range(slots):
+        judge_slot.apply_async((run_id,), queue=generation_queue())
+    return slots

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_endpoints
+from . import views, views_endpoints, views_judge
 
 app_name = "transcripts"
 
@@ -35,4 +35,40 @@ urlpatterns = [
         name="endpoint-check-status",
     ),
     path("library/", views.library, name="library"),
+    path("studies/<int:study_id>/co-coder/", views_judge.judge_index, name="judge"),
+    path(
+        "studies/<int:study_id>/co-coder/<int:judge_id>/",
+        views_judge.judge_detail,
+        name="judge-detail",
+    ),
+    path(
+        "studies/<int:study_id>/co-coder/<int:judge_id>/progress/",
+        views_judge.judge_progress,
+        name="judge-progress",
+    ),
+    path(
+        "studies/<int:study_id>/co-coder/<int:judge_id>/cancel/",
+        views_judge.judge_cancel,
+        name="judge-cancel",
+    ),
+    path(
+        "studies/<int:study_id>/co-coder/<int:judge_id>/retry-failed/",
+        views_judge.judge_retry_failed,
+        name="judge-retry-failed",
+    ),
+    path(
+        "studies/<int:study_id>/co-coder/<int:judge_id>/counts-as-coder/",
+        views_judge.judge_counts_as_coder,
+        name="judge-counts-as-coder",
+    ),
+    path(
+        "studies/<int:study_id>/co-coder/<int:judge_id>/calibration.json",
+        views_judge.judge_calibration_json,
+        name="judge-calibration-json",
+    ),
+    path(
+        "studies/<int:study_id>/co-coder/<int:judge_id>/calibration.csv",
+        views_judge.judge_calibration_csv,
+        name="judge-calibration-csv",
+    ),
 ]

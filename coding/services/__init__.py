@@ -33,6 +33,7 @@ from .studies import (
     study_create,
     study_open,
 )
+from .tallies import tally_rebuild
 from .uploads import (
     condition_keys_confirm,
     items_import_confirm,
@@ -75,4 +76,5 @@ __all__ = [
     "items_import_confirm",
     "upload_discard",
     "upload_stage",
+    "tally_rebuild",
 ]

@@ -373,6 +373,10 @@ def qualification_retry(*, study: Study, coder, by) -> QualificationAttempt:
         GoldAssignment.objects.bulk_create(
             [GoldAssignment(assignment=a, attempt=attempt) for a in made]
         )
+        if made:
+            from .tallies import tally_add
+
+            tally_add(study_id=study.pk, user_id=coder.pk, assigned=len(made))
         need = n - len(chosen)
         if need:
             reuse = [pk for pk, _ in spare_roles[:need]]

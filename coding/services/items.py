@@ -17,6 +17,7 @@ from coding.models import ConditionKey, Item, Study, new_public_code
 from .errors import ServiceError
 from .events import event_record
 from .scrub_rules import study_scrubber
+from .tallies import tally_add
 
 KEY_FIELDS = ("model", "scaffold", "prompt", "specification", "replicate")
 
@@ -139,6 +140,12 @@ def items_import_records(
             key.item_id = item.pk  # (the descriptor, key.item = item, costs 5x more)
         bulk_insert(ConditionKey, keys)
         total = sum(scrubber.counts.values())
+        tally_add(
+            study_id=study.pk,
+            user_id=getattr(by, "pk", None),
+            items=len(items),
+            redactions=sum(i.redaction_count for i in items),
+        )
         event_record(
             verb="import",
             actor=by,

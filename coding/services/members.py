@@ -35,6 +35,7 @@ from coding.reassignment import NoEligibleCoder, OpenItem, positions, reassign
 
 from .errors import Conflict, ServiceError
 from .events import event_record
+from .tallies import tally_add
 
 Role = Membership.Role
 MAX_REASON = 2000
@@ -352,4 +353,7 @@ def _hand_over(study: Study, coder_id: int, coders: set[int], replacement) -> tu
     moved: dict[int, int] = defaultdict(int)
     for coder in chosen.values():
         moved[coder] += 1
+    tally_add(study_id=study.pk, user_id=coder_id, assigned=-len(open_rows))
+    for coder, n in moved.items():
+        tally_add(study_id=study.pk, user_id=coder, assigned=n)
     return dict(moved), counts

@@ -28,10 +28,12 @@ from coding.models import (
     Study,
 )
 
+from ..rubric_cache import rubric_dimensions
 from ..selectors_reconcile import agreed_cells
 from .door import condition_data_open
 from .errors import Conflict, ServiceError
 from .events import event_record
+from .tallies import disagreements_record, method_field, tally_add
 
 Method = Reconciliation.Method
 MAX_NOTE = 5000
@@ -52,7 +54,9 @@ def _complete_items(study: Study) -> Q:
 
 
 def _auto_agree(study: Study) -> int:
-    return _record_agreed(study, None, agreed_cells(study))
+    added = _record_agreed(study, None, agreed_cells(study))
+    tally_add(study_id=study.pk, user_id=None, agreed=added)
+    return added
 
 
 def _record_agreed(study: Study, item: Item | None, cells: list[tuple[int, int, int]]) -> int:
@@ -118,6 +122,7 @@ def auto_agree_completed_item(item: Item, n_submitted: int) -> int:
         for dim_id, vals in values.items()
         if len(vals) == n_submitted and len(set(vals)) == 1
     ]
+    disagreements_record(item=item, values=values, dims=rubric_dimensions(item.study.rubric))
     return _record_agreed(item.study, item, cells)
 
 
@@ -183,6 +188,7 @@ def reconciliation_decide(
     with transaction.atomic():
         _require_open(item.study_id)
         previous = None
+        change = {method_field(method): 1}
         if expected_id is not None:
             previous = (
                 Reconciliation.objects.filter(pk=expected_id, item=item, dimension=dimension)
@@ -212,6 +218,10 @@ def reconciliation_decide(
                 f"{target} already has a decision recorded by someone else. Reload to see it; "
                 "nothing was overwritten."
             )
+        if previous is not None:
+            field = method_field(previous["method"])
+            change[field] = change.get(field, 0) - 1
+        tally_add(study_id=item.study_id, user_id=getattr(by, "pk", None), **change)
         event_record(
             verb="reconcile",
             actor=by,

@@ -18,6 +18,7 @@ from .errors import Conflict, ServiceError
 from .events import event_record
 from .gold import assignment_released, gold_after_submit
 from .reconciliation import auto_agree_completed_item
+from .tallies import tally_add
 
 MAX_RATIONALE = 5000
 Values = dict[str, dict[str, Any]]  # {"D1": {"value": 2, "rationale": "..."}}
@@ -150,8 +151,10 @@ def score_submit(
                 scores_sha256=digest,
             )
             _write_scores(assignment, cleaned)
-            if not gold_after_submit(assignment):  # gold never auto-agrees (services/gold.py)
-                _auto_agree_if_complete(item)
+            if gold_after_submit(assignment):  # gold never auto-agrees (services/gold.py)
+                tally_add(study_id=item.study_id, user_id=assignment.coder_id, submitted=1)
+            else:
+                _auto_agree_if_complete(item, assignment.coder_id)
             event_record(
                 verb="submit",
                 actor=by,
@@ -178,8 +181,9 @@ def score_submit(
     return assignment
 
 
-def _auto_agree_if_complete(item: Item) -> None:
-    """Record "agreed" decisions once the item's last open assignment is submitted.
+def _auto_agree_if_complete(item: Item, coder_id: int) -> None:
+    """Record "agreed" decisions (and the disagreements) once the item's last open
+    assignment is submitted, and count the submission.
 
     The item row is locked first, so of two coders submitting an item's last two
     assignments at the same moment the second waits for the first to commit and then
@@ -188,8 +192,14 @@ def _auto_agree_if_complete(item: Item) -> None:
     """
     list(Item.objects.select_for_update().filter(pk=item.pk).values_list("pk"))
     statuses = list(Assignment.objects.filter(item_id=item.pk).values_list("status", flat=True))
+    completed = agreed = 0
     if Assignment.Status.OPEN not in statuses:
-        auto_agree_completed_item(item, len(statuses))
+        completed = 1
+        agreed = auto_agree_completed_item(item, len(statuses))
+    # The lead pages' counters (coding.models_tally), on this coder's own row.
+    tally_add(
+        study_id=item.study_id, user_id=coder_id, submitted=1, completed=completed, agreed=agreed
+    )
 
 
 def _after_submit(study_id: int) -> None:

@@ -23,6 +23,7 @@ from coding.scrubbing import Scrubber, build_scrubber, fold
 
 from .errors import ServiceError
 from .events import event_record
+from .tallies import tally_add
 
 # Metadata keys whose values name a model or vendor: every spelling is scrubbed.
 IDENTIFYING_KEYS = {"model", "endpoint", "provider", "vendor", "model_id", "served_model"}
@@ -125,6 +126,7 @@ def _rescrub(study: Study, scrubber: Scrubber) -> Counter:
     Item.objects.bulk_update(
         changed, ["content", "content_sha256", "redaction_count", "redactions"], batch_size=500
     )
+    tally_add(study_id=study.pk, user_id=None, redactions=sum(total.values()))
     return total
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -14,6 +15,7 @@ from .door import condition_data_open
 from .errors import Conflict, ServiceError
 from .events import event_record
 from .gold import gold_plan, gold_plan_save
+from .tallies import tally_add
 
 Role = Membership.Role
 
@@ -123,9 +125,12 @@ def assignments_extend(*, study: Study, by=None) -> int:
     for p in sorted(placements, key=lambda p: p.position):
         new_real.setdefault(p.coder, []).append(p.item)
     planned, qual = gold_plan(study=study, new_real=new_real, coders=coders)
-    made = Assignment.objects.bulk_create(planned, batch_size=1000)
-    if gold_ids:
-        gold_plan_save(study=study, made=made, qual=qual)
+    with transaction.atomic():
+        made = Assignment.objects.bulk_create(planned, batch_size=1000)
+        if gold_ids:
+            gold_plan_save(study=study, made=made, qual=qual)
+        for coder_id, n in Counter(a.coder_id for a in made).items():
+            tally_add(study_id=study.pk, user_id=coder_id, assigned=n)
     placements = made
     if placements:
         event_record(

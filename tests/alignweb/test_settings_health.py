@@ -66,12 +66,24 @@ def test_healthz_503_when_broker_unreachable(client, settings):
     assert response.json()["broker"]["ok"] is False
 
 
-def test_docker_compose_defines_the_four_services():
+def test_docker_compose_scales_out_behind_one_proxy():
+    """``docker compose up --scale web=2 --scale worker=2``: migrations run once, before
+    anything else; web replicas publish no host port (they would clash), nginx does."""
     data = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    assert set(data["services"]) == {"db", "redis", "web", "worker"}
+    services = data["services"]
+    assert set(services) == {"db", "redis", "migrate", "web", "proxy", "worker"}
     for name in ("db", "redis", "web", "worker"):
-        assert "healthcheck" in data["services"][name]
-    assert "gunicorn" in data["services"]["web"]["command"]
+        assert "healthcheck" in services[name]
+    assert "gunicorn" in services["web"]["command"]
+    assert "migrate" not in " ".join(services["web"]["command"])
+    assert "ports" not in services["web"] and "ports" not in services["worker"]
+    assert services["proxy"]["ports"] == ["8000:8000"]
+    for name in ("web", "worker"):
+        assert services[name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "proxy_pass $upstream" in conf and "http://web:8000" in conf
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from audit.tasks import agreement_snapshot
 from coding.models import Assignment, Item, Reconciliation, Study
 from coding.services import items_import, score_submit, study_open
 from tests.coding.conftest import make_records
@@ -75,8 +76,12 @@ def reconcile_all(study: Study, by) -> None:
     Reconciliation.objects.bulk_create(rows)
 
 
-def build_study(p, n: int = 24, *, unblind: bool = False, records=None) -> Study:
-    """Import n stress-test records, open, code by both coders, reconcile; maybe unblind."""
+def build_study(
+    p, n: int = 24, *, unblind: bool = False, records=None, snapshot: bool = True
+) -> Study:
+    """Import n stress-test records, open, code by both coders, reconcile; maybe unblind;
+    then (``snapshot``) run the agreement task as the worker would after the lead's visit
+    (requests never compute agreement themselves)."""
     items_import(study=p.study, records=records or make_records(n), by=p.lead)
     study_open(study=p.study, by=p.lead)
     p.study.refresh_from_db()
@@ -85,6 +90,8 @@ def build_study(p, n: int = 24, *, unblind: bool = False, records=None) -> Study
     if unblind:
         Study.objects.filter(pk=p.study.pk).update(status=Study.Status.UNBLINDED)
     p.study.refresh_from_db()
+    if snapshot:
+        agreement_snapshot(p.study.pk, by_id=p.lead.pk)
     return p.study
 
 

@@ -145,10 +145,12 @@ def test_open_study_shows_the_stale_snapshot_and_queues_a_refresh(
     assert response.status_code == 200
     html = response.content.decode()
     assert list(AgreementSnapshot.objects.values_list("n_submitted", flat=True)) == [6]
-    assert "6 submissions since this snapshot" in html and "(12 submitted now)" in html
+    assert "6 submissions since this snapshot" in html and "(12 submitted now;" in html
     assert "a refresh is queued" in html and "Recompute now" in html
     assert 'name="csrfmiddlewaretoken"' in html
-    assert sent == [{"args": [p.study.pk], "countdown": tasks._countdown()}]
+    assert sent == [
+        {"args": [p.study.pk], "countdown": tasks._countdown(), "kwargs": {"by_id": p.lead.pk}}
+    ]
     # Polling again is debounced: nothing more is queued, still nothing computed.
     with django_capture_on_commit_callbacks(execute=True):
         assert client.get(url).status_code == 200
@@ -198,9 +200,12 @@ def test_refresh_not_queued_while_the_broker_is_down(
     assert "could not be queued just now" in html and "Recompute now" in html
 
 
-def test_recompute_now_is_a_lead_only_csrf_protected_post(personas, sent):
+def test_recompute_now_is_a_lead_only_csrf_protected_post(
+    personas, sent, no_inline_compute, django_capture_on_commit_callbacks
+):
+    """ "Recompute now" queues an undelayed worker refresh; the request computes nothing."""
     p = personas
-    _half_coded(p)
+    _half_coded(p, no_inline_compute)
     url = reverse("audit:agreement", args=[p.study.pk])
     for user in (p.outsider, p.other_lead, p.coder_a, p.adjudicator):
         other = Client(enforce_csrf_checks=False)
@@ -211,30 +216,45 @@ def test_recompute_now_is_a_lead_only_csrf_protected_post(personas, sent):
     assert lead.post(url).status_code == 403  # no CSRF token
     page = lead.get(url).content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-    assert AgreementSnapshot.objects.count() == 1
-    response = lead.post(url, {"csrfmiddlewaretoken": token}, follow=True)
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead.post(url, {"csrfmiddlewaretoken": token}, follow=True)
     assert response.redirect_chain == [(url, 302)]
     html = response.content.decode()
-    assert "Agreement recomputed from 12 submitted assignments" in html
-    assert "since this snapshot" not in html
+    assert "Recomputing in the background" in html
+    assert {"args": [p.study.pk], "countdown": 0, "kwargs": {"by_id": p.lead.pk}} in sent
+    assert AgreementSnapshot.objects.count() == 1  # nothing computed in the request
+    no_inline_compute["allowed"] = True
+    tasks.agreement_snapshot(p.study.pk, by_id=p.lead.pk)  # the worker
+    html = lead.get(url).content.decode()
+    assert "since this snapshot" not in html and 'data-state="fresh"' in html
     assert list(
         AgreementSnapshot.objects.order_by("at", "pk").values_list("n_submitted", flat=True)
     ) == [6, 12]
     assert lead.put(url, HTTP_X_CSRFTOKEN=token).status_code == 405
 
 
-def test_locked_study_is_computed_exactly(personas, client, sent):
-    """Final numbers: once coding is closed the page computes what it shows."""
+def test_locked_study_queues_its_final_numbers_without_delay(
+    personas, client, sent, no_inline_compute, django_capture_on_commit_callbacks
+):
+    """Final numbers: once coding is closed the page queues them at once (no debounce)."""
     p = personas
-    _half_coded(p)
+    _half_coded(p, no_inline_compute)
     Study.objects.filter(pk=p.study.pk).update(status=Study.Status.LOCKED)
     client.force_login(p.lead)
-    html = client.get(reverse("audit:agreement", args=[p.study.pk])).content.decode()
+    url = reverse("audit:agreement", args=[p.study.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        html = client.get(url).content.decode()
+    assert AgreementSnapshot.objects.count() == 1
+    assert "6 submissions since this snapshot" in html and 'data-state="updating"' in html
+    assert [kw["countdown"] for kw in sent] == [0]
+    no_inline_compute["allowed"] = True
+    tasks.agreement_snapshot(p.study.pk)
+    html = client.get(url).content.decode()
     assert list(
         AgreementSnapshot.objects.order_by("at", "pk").values_list("n_submitted", flat=True)
     ) == [6, 12]
     assert "since this snapshot" not in html and "2 so far" in html
-    assert sent == []
 
 
 def submit_all_rest(p):
@@ -303,16 +323,20 @@ def test_condition_table_names_each_coefficient_and_why_kappa_is_undefined(unbli
     assert "style=" not in heat and "<script" not in heat  # CSP: classes only
 
 
-def test_unblinding_adds_conditions_to_the_same_snapshot(coded, client):
+def test_unblinding_adds_conditions_to_the_same_snapshot(coded, client, sent):
     p = coded
     client.force_login(p.lead)
     url = reverse("audit:agreement", args=[p.study.pk])
     client.get(url)
     assert AgreementSnapshot.objects.get().results["conditions"] is None
     Study.objects.filter(pk=p.study.pk).update(status=Study.Status.UNBLINDED)
-    client.get(url)
+    html = client.get(url).content.decode()
+    assert "Agreement per condition is not in this snapshot yet" in html
+    assert AgreementSnapshot.objects.get().results["conditions"] is None  # not in the request
+    tasks.agreement_snapshot(p.study.pk, by_id=p.lead.pk)  # the worker
     snapshot = AgreementSnapshot.objects.get()
     assert snapshot.results["conditions"]
+    assert Event.objects.filter(verb="key_view", actor=p.lead).exists()
 
 
 def test_exports_json_and_csv(coded, client):

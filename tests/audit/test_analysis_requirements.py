@@ -22,7 +22,7 @@ def _without_specification(n: int) -> list[dict]:
 
 def test_a_study_without_specification_is_not_offered_scaffold_efficacy(personas, client):
     p = personas
-    build_study(p, n=12, unblind=True, records=_without_specification(12))
+    build_study(p, n=12, unblind=True, records=_without_specification(12), snapshot=False)
     can = analyses_available(study=p.study)
     assert not can["scaffold_efficacy"].offered and can["alignment_profiles"].open
     [missing] = can["scaffold_efficacy"].missing

@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # t
 
 def test_lead_sees_dashboard_and_efficacy_charts(page, transactional_db, settings, screenshot_dir):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.AGREEMENT_SNAPSHOT_ON_SUBMIT = False  # the dashboard computes its own snapshot
+    settings.AGREEMENT_SNAPSHOT_ON_SUBMIT = False  # build_study runs the snapshot task
     p = make_personas()
     build_study(p, unblind=True)
     errors: list[str] = []
@@ -79,14 +79,54 @@ def test_lead_sees_a_stale_snapshot_notice_and_recomputes(
     browser_login(page, "lead")
 
     page.goto(f"{page.base}/audit/studies/{p.study.pk}/agreement/")
-    notice = page.locator("#snapshot-behind")
+    notice = page.locator("#agreement-status")
     assert "6 submissions since this snapshot" in notice.inner_text()
     assert "a refresh is queued" in notice.inner_text()
     assert len(queued) == 1
     page.screenshot(path=str(screenshot_dir / "audit-agreement-behind.png"), full_page=True)
 
     notice.get_by_role("button", name="Recompute now").click()
-    page.wait_for_selector("text=Agreement recomputed from 12 submitted assignments")
-    assert page.locator("#snapshot-behind").count() == 0
+    page.wait_for_selector("text=Recomputing in the background")
+    assert [kw["countdown"] for kw in queued][-1] == 0  # undelayed, for the worker
+    tasks.agreement_snapshot(p.study.pk)  # the worker runs it; the page's poll notices
+    page.wait_for_selector("#agreement-status[data-state=ready]")
+    page.get_by_role("link", name="Show it").click()
+    page.wait_for_selector("#agreement-status[data-state=fresh]")
     assert "from 12 submitted assignments" in page.locator("p:has-text('Snapshot #')").inner_text()
+    assert errors == []
+
+
+def test_first_visit_shows_computing_then_the_numbers(
+    page, transactional_db, settings, monkeypatch, screenshot_dir
+):
+    """No snapshot yet: the page computes nothing, says so, and reloads once the worker is done."""
+    from audit import services, tasks
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.AGREEMENT_SNAPSHOT_ON_SUBMIT = False
+    queued: list[dict] = []
+    monkeypatch.setattr(tasks.agreement_snapshot, "apply_async", lambda **kw: queued.append(kw))
+    p = make_personas()
+    build_study(p, n=12, snapshot=False)
+    real = services.snapshot_compute
+    allowed = {"now": False}
+
+    def guarded(**kwargs):
+        assert allowed["now"], "agreement computed inside a request"
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "snapshot_compute", guarded)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    browser_login(page, "lead")
+    page.goto(f"{page.base}/audit/studies/{p.study.pk}/agreement/")
+    status = page.locator("#agreement-status[data-state=computing]")
+    assert "Computing agreement" in status.inner_text()
+    assert queued and queued[0]["countdown"] == 0
+    page.screenshot(path=str(screenshot_dir / "audit-agreement-computing.png"), full_page=True)
+    allowed["now"] = True
+    tasks.agreement_snapshot(p.study.pk)  # the worker
+    page.wait_for_selector("#agreement-chart svg.chart", timeout=15_000)  # the poll reloaded
+    assert page.locator("#agreement-status[data-state=fresh]").count() == 1
+    page.screenshot(path=str(screenshot_dir / "audit-agreement-ready.png"), full_page=True)
     assert errors == []

@@ -21,6 +21,7 @@ from audit.claim_levels import (
 )
 from audit.claims import claim_report_build, claim_report_markdown
 from audit.selectors_claims import coded_transcript_turns
+from audit.tasks import agreement_snapshot
 from coding.models import Assignment, Item, Study
 from coding.services import items_import, score_submit, study_open
 from tests.audit.conftest import reconcile_all, submit_all
@@ -145,6 +146,7 @@ def _study(p, *, agree: bool) -> Study:
         status=Study.Status.UNBLINDED, deployment_context="Trip planning help desk"
     )
     p.study.refresh_from_db()
+    agreement_snapshot(p.study.pk, by_id=p.lead.pk)  # the worker, after the lead's visit
     return p.study
 
 

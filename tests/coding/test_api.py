@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from audit.tasks import agreement_snapshot
 from coding.models import Assignment, ConditionKey, Event, Item, Membership, Rubric, Score, Study
 from coding.services import score_autosave, score_submit
 from tests.coding.conftest import MODELS, SCAFFOLDS, as_jsonl, full_values, make_records
@@ -600,6 +601,8 @@ def test_agreement_results_for_the_lead(open_study, api):
             score_submit(
                 assignment=a, values=full_values(p.study, value), expected_version=0, by=coder
             )
+    assert api.get(url).json()["snapshot"] is None  # queued for the worker, not computed here
+    agreement_snapshot(p.study.pk)  # the worker
     body = api.get(url).json()
     assert body["snapshot"]["n_submitted"] == 8
     assert body["results"]  # the snapshot's results document, as the dashboard shows it

@@ -47,6 +47,14 @@ def test_demo_builds_studies_and_pages_render(client, settings):
     for name in ("audit:scaffold-efficacy", "audit:alignment-profiles", "audit:agreement"):
         response = client.get(reverse(name, args=[stress.pk]))
         assert response.status_code == 200, name
+    from transcripts.models import JudgeCell, JudgeRun
+
+    judge = JudgeRun.objects.get(study=stress)
+    assert judge.status == JudgeRun.Status.FINISHED and not judge.counts_as_coder
+    cells = JudgeCell.objects.filter(run=judge)
+    assert cells.count() == items.count() and not cells.exclude(state="succeeded").exists()
+    response = client.get(reverse("transcripts:judge-detail", args=[stress.pk, judge.pk]))
+    assert response.status_code == 200 and b"calibration-table" in response.content
     assert client.login(username="coder1", password="demo-pass-123")
     response = client.get(reverse("coding:next-item", args=[hands_on.pk]), follow=True)
     assert response.status_code == 200 and b"Submit and next" in response.content

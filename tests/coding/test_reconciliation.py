@@ -25,6 +25,7 @@ from coding.services import (
     score_submit,
     study_lock,
     study_open,
+    tally_rebuild,
 )
 from tests.coding.conftest import make_records
 from tests.factories import make_personas
@@ -157,6 +158,7 @@ def test_wider_spread_filter(personas):
     Score.objects.filter(
         assignment__item=items[1], assignment__coder=p.coder_a, dimension__code="D2"
     ).update(value=0)
+    tally_rebuild(study=p.study)  # scores changed behind the services' back: recount
     assert [(e.item_code, e.spread) for e in reconcile_queue(study=p.study, min_spread=2)] == [
         (items[1].public_code, 2)
     ]
@@ -537,13 +539,18 @@ def test_adjudicated_needs_a_note_in_the_service_and_on_the_page(open_study, cli
     assert not Reconciliation.objects.filter(item=items[0], dimension=d1).exists()
 
 
-def test_run_auto_agree_is_offered_only_when_something_is_left(open_study, client):
+def test_run_auto_agree_records_what_is_left(open_study, client):
+    """The queue offers "Run auto-agree" while a fully coded item has an undecided cell
+    (from the counters: no score is read) and hides it when nothing is left."""
     p = open_study
     code_everything(p)  # each last submit records its agreed cells
     client.force_login(p.adjudicator)
     url = reverse("coding:reconcile-queue", args=[p.study.pk])
-    assert "Run auto-agree" not in client.get(url).content.decode()
+    assert "Run auto-agree" in client.get(url).content.decode()
+    n = Reconciliation.objects.filter(item__study=p.study, method="agreed").count()
     Reconciliation.objects.filter(item__study=p.study, method="agreed")[:1].get().delete()
-    assert "Run auto-agree (1 cell)" in client.get(url).content.decode()
     client.post(reverse("coding:reconcile-auto", args=[p.study.pk]))
+    assert Reconciliation.objects.filter(item__study=p.study, method="agreed").count() == n
+    resolve_all(p, list(Item.objects.filter(study=p.study)))
+    # Every cell of every fully coded item is decided: nothing is left, no button.
     assert "Run auto-agree" not in client.get(url).content.decode()

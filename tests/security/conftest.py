@@ -140,6 +140,7 @@ class World:
             "member_id": self.extra["member"].pk,
             "token": self.extra["invite_token"],
             "upload_token": self.upload_token,
+            "judge_id": self.extra["judge"].pk if "judge" in self.extra else 0,
         }
 
     def user(self, persona: str):
@@ -210,6 +211,12 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
         study=p.study, entries=[InviteLine(1, "invitee@lab.org", "coder")], by=p.lead
     )[0]
     member = Membership.objects.get(study=p.study, user=p.coder_a)
+    from transcripts.judge_services import judge_run_create
+
+    # A model co-coder run on the open study (never driven: its cells stay pending).
+    judge = judge_run_create(
+        study=p.study, endpoint=run.endpoints.order_by("pk").first(), by=p.lead, dispatch=False
+    )
     return World(
         extra={
             "check_id": check.pk,
@@ -219,6 +226,7 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
             "member": member,
             "proposal": proposal,
             "gold_code": gold_code,
+            "judge": judge,
         },
         p=p,
         study=p.study,

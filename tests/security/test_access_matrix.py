@@ -219,6 +219,7 @@ EXPECTED: dict[str, Row] = {
     "coding:export-provenance": Row(only(**LEAD)),
     # --- audit -----------------------------------------------------------------------------
     "audit:agreement": Row(only(**LEAD)),
+    "audit:agreement-status": Row(only(**LEAD)),
     "audit:agreement-json": Row(only(**LEAD)),
     "audit:agreement-csv": Row(only(**LEAD)),
     "audit:index": Row(only(**CREATORS)),
@@ -326,6 +327,15 @@ EXPECTED: dict[str, Row] = {
     ),  # invalid form: shown again with the error
     "transcripts:endpoint-check": Row(post_only(), post=only(lead=302)),
     "transcripts:endpoint-check-status": Row(only(**LEAD)),
+    # --- transcripts: model co-coder (the study's leads only) -------------------------------
+    "transcripts:judge": Row(only(**LEAD), post=only(lead=200), body=lambda w, p: {}),
+    "transcripts:judge-detail": Row(only(**LEAD)),
+    "transcripts:judge-progress": Row(only(**LEAD)),
+    "transcripts:judge-calibration-json": Row(only(**LEAD)),
+    "transcripts:judge-calibration-csv": Row(only(**LEAD)),
+    "transcripts:judge-cancel": Row(post_only(), post=only(lead=302)),
+    "transcripts:judge-retry-failed": Row(post_only(), post=only(lead=302)),
+    "transcripts:judge-counts-as-coder": Row(post_only(), post=only(lead=302)),
 }
 
 # Served to anyone: the OpenAPI document describes routes, not data (asserted below).
@@ -461,6 +471,7 @@ def test_outsiders_404_is_the_same_for_real_and_missing_objects(world):
         "member_id": 999_999,
         "token": "Z" * 43,
         "upload_token": "NoSuchUploadToken",
+        "judge_id": 999_999,
     }
     compared = 0
     for route in html_routes():
@@ -551,6 +562,12 @@ GENERATION_API: dict[tuple[str, str], dict[str, int | str]] = {
     ("api-generation-card", "get"): api_only(lead=200),
     ("api-generation-card-md", "get"): api_only(lead=200),
     ("api-generation-transcripts", "get"): api_only(lead=200),
+    # Model co-coder: the study's leads only. An empty body is invalid (400).
+    ("api-judge-runs", "get"): api_only(lead=200),
+    ("api-judge-runs", "post"): api_only(lead=400),
+    ("api-judge-run", "get"): api_only(lead=200),
+    ("api-judge-calibration", "get"): api_only(lead=200),
+    ("api-judge-counts-as-coder", "post"): api_only(lead=400),
 }
 
 

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework.test import APIClient
 
+from audit.tasks import agreement_snapshot
 from coding import exports
 from coding.models import Assignment, Item, Membership, Reconciliation, Rubric, Study
 from coding.services import (
@@ -136,6 +137,7 @@ def hostile(personas):
     study_lock(study=study, by=p.lead)
     study_unblind(study=study, by=p.lead, reason=INJECTIONS[3])
     study.refresh_from_db()
+    agreement_snapshot(study.pk, by_id=p.lead.pk)  # the worker: requests never compute it
     return study
 
 
@@ -147,14 +149,35 @@ def csv_urls(study: Study) -> dict[str, list[str]]:
         if not (route.route.endswith(".csv") or api_export) or "provenance" in route.name:
             continue
         kinds = exports.KINDS if "kind" in route.converters else [None]
+        judge = {"judge_id": _judge_run(study).pk} if "judge_id" in route.converters else {}
         urls[route.name] = [
             reverse(
                 route.name,
-                kwargs={"study_id": study.pk} | ({"kind": kind} if kind else {}),
+                kwargs={"study_id": study.pk} | ({"kind": kind} if kind else {}) | judge,
             )
             for kind in kinds
         ]
     return urls
+
+
+def _judge_run(study: Study):
+    """A model co-coder run on the study (never driven): its calibration CSV still names
+    every dimension and coder."""
+    from transcripts.judge_services import judge_run_create
+    from transcripts.models import JudgeRun, ModelEndpoint
+
+    existing = JudgeRun.objects.filter(study=study).first()
+    if existing is not None:
+        return existing
+    lead = study.memberships.get(role=Membership.Role.LEAD).user
+    endpoint = ModelEndpoint.objects.create(
+        created_by=lead,
+        name="=judge",
+        provider=ModelEndpoint.Provider.OPENAI_COMPATIBLE,
+        base_url="http://127.0.0.1:9/v1",
+        model="@model",
+    )
+    return judge_run_create(study=study, endpoint=endpoint, by=lead, dispatch=False)
 
 
 def unsafe_cells(text: str) -> list[str]:

@@ -326,6 +326,7 @@ def crawl_api(gen: Generated, client: Client, me: str) -> tuple[int, list[str]]:
         "run_id": gen.run.pk,
         "endpoint_id": gen.run.endpoints.first().pk,
         "kind": "long",
+        "judge_id": 1,  # co-coder routes: a member who is not a lead gets 404 for any run
     }
     urls: list[str] = []
     for route in test_api_matrix.api_routes():

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .fake_judge import JUDGE_OUTPUTS, is_judge_request, judge_reply
 from .fake_replies import DEMO_MODELS, PROFILES, scripted_reply
 
 FAILURE_KINDS = ("429", "500", "timeout", "truncated")
@@ -47,8 +48,15 @@ class FakeServerConfig:
     hang_seconds: float = 5.0  # how long a "timeout" failure stalls before answering
     api_key: str | None = None  # when set, requests must carry this key
     models: tuple[str, ...] | None = DEMO_MODELS  # None accepts any model name
+    # Judge mode (requests for rubric scores, fake_judge.py): what to return, for which
+    # share of distinct items, and for how many calls per item (0: every call).
+    judge_output: str = "valid"
+    judge_bad_rate: float = 1.0
+    judge_bad_attempts: int = 0
 
     def __post_init__(self) -> None:
+        if self.judge_output not in JUDGE_OUTPUTS:
+            raise ValueError(f"judge_output must be one of {', '.join(JUDGE_OUTPUTS)}")
         unknown = set(self.failure_kinds) - set(FAILURE_KINDS)
         if unknown:
             raise ValueError(f"unknown failure kinds: {sorted(unknown)}")
@@ -88,6 +96,7 @@ class _State:
     config: FakeServerConfig
     lock: threading.Lock = field(default_factory=threading.Lock)
     counts: Counter = field(default_factory=Counter)
+    judge_counts: Counter = field(default_factory=Counter)  # calls per judged item
     in_flight: Counter = field(default_factory=Counter)  # per model, right now
     peak_in_flight: Counter = field(default_factory=Counter)  # per model, the maximum seen
     peak_total: int = 0  # all models at once
@@ -237,6 +246,22 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return cfg.failure_kinds[int(_unit("kind", cfg.seed, key) * len(cfg.failure_kinds))]
 
+    def _judge(self, model: str, system: str, turns: list[dict[str, Any]]) -> str:
+        """Rubric scores for the item in the first user turn (a retry adds turns after it)."""
+        cfg = self.state.config
+        transcript = next((str(m.get("content", "")) for m in turns if m.get("role") == "user"), "")
+        key = hashlib.sha256(f"{model}|{system}|{transcript}".encode()).hexdigest()[:24]
+        with self.state.lock:
+            self.state.judge_counts[key] += 1
+            call = self.state.judge_counts[key]
+        output = cfg.judge_output
+        if output != "valid" and (
+            _unit("judge-bad", cfg.seed, key) >= cfg.judge_bad_rate
+            or (cfg.judge_bad_attempts and call > cfg.judge_bad_attempts)
+        ):
+            output = "valid"
+        return judge_reply(model=model, system=system, transcript=transcript, output=output)
+
     @staticmethod
     def _id_headers(api: str, serial: int) -> dict[str, str]:
         name = "request-id" if api == "anthropic" else "x-request-id"
@@ -251,7 +276,10 @@ class _Handler(BaseHTTPRequestHandler):
         user = next(
             (str(m.get("content", "")) for m in reversed(turns) if m.get("role") == "user"), ""
         )
-        text = scripted_reply(model=model, system=system, prompt=user, seed=body.get("seed"))
+        if is_judge_request(system):
+            text = self._judge(model, system, turns)
+        else:
+            text = scripted_reply(model=model, system=system, prompt=user, seed=body.get("seed"))
         finish = "stop"
         stops = body.get("stop") or body.get("stop_sequences") or []
         for stop in [stops] if isinstance(stops, str) else stops:
@@ -390,6 +418,7 @@ class FakeModelServer:
     def reset(self) -> None:
         with self._state.lock:
             self._state.counts.clear()
+            self._state.judge_counts.clear()
             self._state.log.clear()
             self._state.peak_in_flight.clear()
             self._state.peak_total = 0

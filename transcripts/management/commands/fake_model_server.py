@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from transcripts.providers.fake_judge import JUDGE_OUTPUTS
 from transcripts.providers.fake_server import FAILURE_KINDS, FakeModelServer, FakeServerConfig
 
 
@@ -30,6 +31,24 @@ class Command(BaseCommand):
         parser.add_argument("--retry-after", type=float, default=1.0)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
+            "--judge-output",
+            default="valid",
+            choices=JUDGE_OUTPUTS,
+            help="Judge mode (requests for rubric scores): valid JSON scores, or bad output.",
+        )
+        parser.add_argument(
+            "--judge-bad-rate",
+            type=float,
+            default=1.0,
+            help="Share of judged items that get the bad output (0-1).",
+        )
+        parser.add_argument(
+            "--judge-bad-attempts",
+            type=int,
+            default=0,
+            help="Bad output for this many calls per item, then valid (0: every call).",
+        )
+        parser.add_argument(
             "--require-key-env",
             default="",
             help="Name of an environment variable whose value clients must send as the key.",
@@ -46,6 +65,9 @@ class Command(BaseCommand):
             retry_after=options["retry_after"],
             seed=options["seed"],
             api_key=key,
+            judge_output=options["judge_output"],
+            judge_bad_rate=options["judge_bad_rate"],
+            judge_bad_attempts=options["judge_bad_attempts"],
         )
         server = FakeModelServer(config, host=options["host"], port=options["port"])
         self.stdout.write(
