@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404
 
-from coding.models import Assignment, Item, Membership, PendingUpload, Study
+from coding.models import Assignment, Item, Membership, PairAssignment, PendingUpload, Study
 
 Role = Membership.Role
 LEADS = (Role.LEAD,)
@@ -110,6 +110,35 @@ def access_assignment(
     )
     if assignment is None:
         raise Http404("No such item.")
+    return assignment
+
+
+def access_pair_assignment(user: UserLike, public_code: str, study_id: int | str) -> PairAssignment:
+    """The user's own assignment for a pair of study ``study_id`` (coders only), or 404.
+
+    One query, like ``access_assignment``; the pair's two items and the study come along.
+    """
+    if not user.is_authenticated or not _valid_code(public_code):
+        raise Http404("No such pair.")
+    try:
+        study_pk = int(study_id)
+    except (TypeError, ValueError):
+        raise Http404("No such pair.")
+    assignment = (
+        PairAssignment.objects.select_related(
+            "pair", "pair__first", "pair__second", "pair__study", "pair__study__rubric"
+        )
+        .filter(
+            pair__public_code=public_code,
+            pair__study_id=study_pk,
+            coder=user,
+            pair__study__memberships__user=user,
+            pair__study__memberships__role=Role.CODER,
+        )
+        .first()
+    )
+    if assignment is None:
+        raise Http404("No such pair.")
     return assignment
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, api_quality
+from . import api, api_pairwise, api_quality
 
 urlpatterns = [
     path(
@@ -19,5 +19,15 @@ urlpatterns = [
         "studies/<int:study_id>/quality/drift/",
         api_quality.DriftView.as_view(),
         name="api-study-drift",
+    ),
+    path(
+        "studies/<int:study_id>/position-bias/",
+        api_pairwise.PositionBiasView.as_view(),
+        name="api-position-bias",
+    ),
+    path(
+        "studies/<int:study_id>/rankings/",
+        api_pairwise.StudyRankingsView.as_view(),
+        name="api-study-rankings",
     ),
 ]

@@ -4,6 +4,7 @@ from django.urls import path
 
 from . import views_analysis as a
 from . import views_benchmarks as b
+from . import views_pairwise as pw
 from . import views_registry as r
 from . import views_reliability as rel
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("rank-instability/", r.rank_instability_view, name="rank-instability"),
     path("rankings/", rel.rankings_view, name="rankings"),
     path("studies/<int:study_id>/g-study/", rel.g_study_view, name="g-study"),
+    path("studies/<int:study_id>/rankings/", pw.study_rankings, name="study-rankings"),
     path("studies/<int:study_id>/", a.study_analysis, name="study-analysis"),
     path("studies/<int:study_id>/audit-matrix/", a.audit_matrix, name="audit-matrix"),
     path("studies/<int:study_id>/audit-matrix.csv", a.audit_matrix_csv, name="audit-matrix-csv"),

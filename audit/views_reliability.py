@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from .stats.gtheory import DEFAULT_D_STUDY, GScore, g_study
 from .stats.instability import read_rank_csv
 
 COMPONENTS = ("item", "coder", "residual")
+BT_CSV_HEADER = ["scope", "rank", "player", "log_strength", "se", "ci_low", "ci_high", "converged"]
 BT_EXAMPLE_CSV = Path(__file__).resolve().parent / "data" / "bradley_terry_example.csv"
 SafeChart = Any
 
@@ -173,30 +175,32 @@ def rankings_view(request: HttpRequest) -> HttpResponse:
         with BT_EXAMPLE_CSV.open(encoding="utf-8", newline="") as stream:
             result = bradley_terry(read_bt_csv(stream), 200, 1)
         source = "bundled example (audit/data/bradley_terry_example.csv, pairwise outcomes)"
-    ctx = {"form": form, "source": source, "result": _bt_view(result) if result else None}
+    ctx = {"form": form, "source": source, "result": bt_view(result) if result else None}
     return render(request, "audit/rankings.html", ctx, status=status)
 
 
+def bt_csv_rows(result: dict[str, Any]) -> Iterator[list[Any]]:
+    """CSV rows of a ``bradley_terry`` result: overall, then each configuration."""
+    for scope, fit in [("overall", result["overall"]), *result["by_configuration"].items()]:
+        if not fit["converged"]:
+            yield [scope, "", "", "", "", "", "", f"false: {fit['note']}"]
+            continue
+        ci = fit["ci"] or {}
+        for rank, player in enumerate(fit["rank"], start=1):
+            lo, hi = ci.get(player, ["", ""])
+            yield [scope, rank, player, fit["log_strength"][player], fit["se"][player],
+                   lo, hi, "true"]  # fmt: skip
+
+
 def _bt_csv(result: dict[str, Any]) -> StreamingHttpResponse:
-    header = ["scope", "rank", "player", "log_strength", "se", "ci_low", "ci_high", "converged"]
-
-    def rows():
-        for scope, fit in [("overall", result["overall"]), *result["by_configuration"].items()]:
-            if not fit["converged"]:
-                yield [scope, "", "", "", "", "", "", f"false: {fit['note']}"]
-                continue
-            ci = fit["ci"] or {}
-            for rank, player in enumerate(fit["rank"], start=1):
-                lo, hi = ci.get(player, ["", ""])
-                yield [scope, rank, player, fit["log_strength"][player], fit["se"][player],
-                       lo, hi, "true"]  # fmt: skip
-
-    response = StreamingHttpResponse(csv_lines(header, rows()), content_type="text/csv")
+    response = StreamingHttpResponse(
+        csv_lines(BT_CSV_HEADER, bt_csv_rows(result)), content_type="text/csv"
+    )
     response["Content-Disposition"] = 'attachment; filename="bradley-terry.csv"'
     return response
 
 
-def _bt_view(result: dict[str, Any]) -> dict[str, Any]:
+def bt_view(result: dict[str, Any]) -> dict[str, Any]:
     overall = result["overall"]
     view: dict[str, Any] = {"overall": overall, "flips": result["rank_flips"]}
     if overall["converged"]:

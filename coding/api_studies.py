@@ -30,6 +30,7 @@ from . import selectors
 from . import serializers as s
 from .api import apply_filters, ordering_fields
 from .door_http import REASON_PARAM, api_reason, api_refusal
+from .selectors_pairwise import pair_progress
 from .services import (
     ServiceError,
     condition_key_read,
@@ -82,7 +83,8 @@ def study_detail_data(study: Study, role: str, user: UserLike) -> dict:
     """The role-aware study detail: coders get their own progress, leads the dashboard."""
     my_progress = None
     if role == Role.CODER:
-        done, total = selectors.coder_progress(study=study, coder=user)
+        progress = pair_progress if study.kind == Study.Kind.PAIRWISE else selectors.coder_progress
+        done, total = progress(study=study, coder=user)
         my_progress = {"done": done, "total": total}
     lead = None
     if role == Role.LEAD:
@@ -99,6 +101,7 @@ def study_detail_data(study: Study, role: str, user: UserLike) -> dict:
         "name": study.name,
         "description": study.description,
         "status": study.status,
+        "kind": study.kind,
         "role": role,
         "coders_per_item": study.coders_per_item,
         "rubric": study.rubric,

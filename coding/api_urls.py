@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api_coding, api_exports, api_gold, api_reconcile, api_studies
+from . import api_coding, api_exports, api_gold, api_pairwise, api_reconcile, api_studies
 
 S = "studies/<int:study_id>/"
 
@@ -39,6 +39,14 @@ urlpatterns = [
         S + "my-assignments/<str:code>/submit/",
         api_coding.MySubmitView.as_view(),
         name="api-my-submit",
+    ),
+    path(S + "my-pairs/", api_pairwise.MyPairListView.as_view(), name="api-my-pairs"),
+    path(S + "my-pairs/next/", api_pairwise.MyNextPairView.as_view(), name="api-my-next-pair"),
+    path(S + "my-pairs/<str:code>/", api_pairwise.MyPairDetailView.as_view(), name="api-my-pair"),
+    path(
+        S + "my-pairs/<str:code>/submit/",
+        api_pairwise.MyPairSubmitView.as_view(),
+        name="api-my-pair-submit",
     ),
     path(
         S + "my-assignments/<str:code>/feedback/",

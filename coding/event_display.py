@@ -26,6 +26,7 @@ LABELS: dict[str, str] = {
     "assign": "Work assigned",
     "study_open": "Study opened",
     "submit": "Item submitted",
+    "pair_submit": "Pair judged",
     "reconcile_auto": "Auto-agreed",
     "reconcile": "Reconciled",
     "study_lock": "Study locked",

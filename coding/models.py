@@ -96,7 +96,13 @@ class Study(models.Model):
         LOCKED = "locked", "Locked"
         UNBLINDED = "unblinded", "Unblinded"
 
+    class Kind(models.TextChoices):
+        ITEMS = "items", "Score items on the rubric"
+        # Coders compare two transcripts of one prompt per dimension (coding.models_pairwise).
+        PAIRWISE = "pairwise", "Pairwise comparisons"
+
     name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ITEMS)
     description = models.TextField(blank=True)
     rubric = models.ForeignKey(Rubric, on_delete=models.PROTECT, related_name="studies")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
@@ -353,5 +359,6 @@ from .models_gold import (  # noqa: E402, F401 - registered with the app
     QualificationAttempt,
     QualitySettings,
 )
+from .models_pairwise import Pair, PairAssignment, PairJudgment  # noqa: E402, F401
 from .models_people import Invite, MemberRemoval  # noqa: E402, F401 - registered with the app
 from .models_tally import Disagreement, StudyTally  # noqa: E402, F401 - registered with the app

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from .models import Assignment, Item, Membership, Score, Study, StudyTally
+from .models import Assignment, Item, Membership, PairAssignment, Score, Study, StudyTally
 from .models_tally import TALLY_FIELDS
 
 
@@ -112,7 +112,19 @@ def study_totals(*, study: Study) -> dict[str, int]:
 
 
 def study_progress(*, study: Study) -> list[CoderProgress]:
-    """Per-coder progress for the lead (never shown to coders), from the counters."""
+    """Per-coder progress for the lead (never shown to coders), from the counters; a
+    pairwise study counts its pair assignments."""
+    if study.kind == Study.Kind.PAIRWISE:
+        pairs = (
+            PairAssignment.objects.filter(pair__study=study)
+            .values("coder__username")
+            .annotate(
+                total=Count("pk"),
+                done=Count("pk", filter=Q(status=PairAssignment.Status.SUBMITTED)),
+            )
+            .order_by("coder__username")
+        )
+        return [CoderProgress(r["coder__username"], r["done"], r["total"]) for r in pairs]
     rows = (
         StudyTally.objects.filter(study=study, user__isnull=False)
         .filter(Q(assigned__gt=0) | Q(submitted__gt=0))

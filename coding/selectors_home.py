@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from .models import Assignment, Dimension, Item, Membership, Reconciliation
+from .models import Assignment, Dimension, Item, Membership, PairAssignment, Reconciliation
 
 
 def _percent(done: int, total: int) -> int:
@@ -26,9 +26,18 @@ def _coder_cards(user, study_ids: list[int]) -> dict[int, dict[str, Any]]:
         .annotate(total=Count("pk"), done=Count("pk", filter=Q(status=Assignment.Status.SUBMITTED)))
         .values_list("item__study_id", "done", "total")
     )
+    # A pairwise study's work is pairs (a study has items or pairs assigned, never both).
+    pair_rows = (
+        PairAssignment.objects.filter(coder=user, pair__study_id__in=study_ids)
+        .values("pair__study_id")
+        .annotate(
+            total=Count("pk"), done=Count("pk", filter=Q(status=PairAssignment.Status.SUBMITTED))
+        )
+        .values_list("pair__study_id", "done", "total")
+    )
     cards = {pk: {"done": 0, "total": 0} for pk in study_ids}
-    for pk, done, total in rows:
-        cards[pk] = {"done": done, "total": total}
+    for pk, done, total in [*rows, *pair_rows]:
+        cards[pk] = {"done": cards[pk]["done"] + done, "total": cards[pk]["total"] + total}
     for card in cards.values():
         card["percent"] = _percent(card["done"], card["total"])
         card["text"] = (

@@ -186,6 +186,7 @@ class StudyCreateSerializer(StrictSerializer):
     seed = serializers.IntegerField(
         min_value=0, max_value=SEED_MAX, required=False, allow_null=True
     )
+    kind = serializers.ChoiceField(choices=Study.Kind.choices, default=Study.Kind.ITEMS)
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -225,6 +226,7 @@ class StudyDetailSerializer(serializers.Serializer):
     status = StudyStatusField()
     role = RoleField()
     coders_per_item = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Study.Kind.choices)
     rubric = RubricBriefSerializer()
     my_progress = ProgressSerializer(allow_null=True)
     lead = StudyLeadSerializer(allow_null=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_gold, views_lead, views_operator, views_reconcile
+from . import views, views_gold, views_lead, views_operator, views_pairwise, views_reconcile
 from .urls_import import urlpatterns as import_patterns
 from .urls_people import urlpatterns as people_patterns
 from .urls_reconcile import urlpatterns as reconcile_patterns
@@ -43,6 +43,14 @@ urlpatterns = [
         "<int:study_id>/gold/retry/",
         views_gold.qualification_retry_view,
         name="qualification-retry",
+    ),
+    path("<int:study_id>/pairs/", views_pairwise.pair_queue, name="pair-queue"),
+    path("<int:study_id>/pairs/next/", views_pairwise.next_pair, name="next-pair"),
+    path("<int:study_id>/pairs/<str:code>/", views_pairwise.code_pair, name="code-pair"),
+    path(
+        "<int:study_id>/pairs/<str:code>/submit/",
+        views_pairwise.submit_pair,
+        name="submit-pair",
     ),
 ]
 

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from alignweb.permissions import access_assignment, access_study
-from coding.models import Membership
+from coding.models import Membership, Study
 
 from . import selectors
 from .page_fragments import item_html, rubric_form_html
@@ -37,6 +37,8 @@ def _retry_later(response: HttpResponse) -> HttpResponse:
 @login_required
 def queue(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=CODER)
+    if study.kind == Study.Kind.PAIRWISE:
+        return redirect("coding:pair-queue", study.pk)
     done, total = selectors.coder_progress(study=study, coder=request.user)
     assignments = selectors.coder_queue(study=study, coder=request.user)
     ctx = {"study": study, "assignments": assignments, "done": done, "total": total}
@@ -48,6 +50,8 @@ def queue(request: HttpRequest, study_id: int) -> HttpResponse:
 @login_required
 def next_item(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=CODER)
+    if study.kind == Study.Kind.PAIRWISE:
+        return redirect("coding:next-pair", study.pk)
     return _to_next(request, study)
 
 

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from alignweb.permissions import LEADS, access_study, require_lead_anywhere
-from coding.models import Membership, Rubric
+from coding.models import Membership, Rubric, Study
 
 from . import hooks, selectors
 from .forms import RubricImportForm, StudyForm
@@ -42,6 +42,7 @@ def study_create_view(request: HttpRequest) -> HttpResponse:
                 rubric=form.cleaned_data["rubric"],
                 coders_per_item=form.cleaned_data["coders_per_item"],
                 seed=form.cleaned_data["seed"],
+                kind=form.cleaned_data["kind"] or Study.Kind.ITEMS,
                 by=request.user,
             )
         except ServiceError as exc:

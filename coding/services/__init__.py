@@ -16,6 +16,7 @@ from .items import (
     items_import_file,
     items_import_records,
 )
+from .pairwise import pair_judgment_submit, pairs_create
 from .reconciliation import (
     condition_keys_read,
     reconciliation_auto_agree,
@@ -42,6 +43,8 @@ from .uploads import (
 )
 
 __all__ = [
+    "pair_judgment_submit",
+    "pairs_create",
     "Conflict",
     "ReasonRequired",
     "Sealed",

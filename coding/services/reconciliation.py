@@ -23,6 +23,8 @@ from coding.models import (
     Dimension,
     GoldItem,
     Item,
+    Pair,
+    PairAssignment,
     Reconciliation,
     Score,
     Study,
@@ -238,6 +240,19 @@ def reconciliation_decide(
 
 
 def _lock_blockers(study: Study) -> dict[str, int]:
+    if study.kind == Study.Kind.PAIRWISE:
+        # Pairwise choices are not reconciled: the study is ready when every pair is judged.
+        open_pairs = (
+            PairAssignment.objects.filter(pair__study=study, status=PairAssignment.Status.OPEN)
+            .values("pair_id")
+            .distinct()
+            .count()
+        )
+        return {
+            "items": Pair.objects.filter(study=study).count(),
+            "items_incomplete": open_pairs,
+            "cells_unreconciled": 0,
+        }
     items = Item.objects.filter(study=study)
     n_items = items.count()
     complete = items.filter(_complete_items(study)).count()

@@ -15,6 +15,7 @@ from .door import condition_data_open
 from .errors import Conflict, ServiceError
 from .events import event_record
 from .gold import gold_plan, gold_plan_save
+from .pairwise import pairs_create
 from .tallies import tally_add
 
 Role = Membership.Role
@@ -29,6 +30,7 @@ def study_create(
     seed: int | None = None,
     description: str = "",
     lead=None,
+    kind: str = Study.Kind.ITEMS,
 ) -> Study:
     """Create a draft study; its creator becomes its lead.
 
@@ -40,11 +42,14 @@ def study_create(
         raise ServiceError("The study needs a name.")
     if coders_per_item < 2:
         raise ServiceError("Each item needs at least two coders (k >= 2).")
+    if kind not in Study.Kind.values:
+        raise ServiceError(f"Unknown study kind {kind!r}.")
     with transaction.atomic():
         study = Study.objects.create(
             name=name[:200],
             description=description,
             rubric=rubric,
+            kind=kind,
             coders_per_item=coders_per_item,
             seed=seed if seed is not None else secrets.randbelow(2**31),
             created_by=by,
@@ -59,7 +64,7 @@ def study_create(
             actor=by,
             study=study,
             target=study.name,
-            payload={"rubric": str(rubric), "k": coders_per_item, "seed": study.seed}
+            payload={"rubric": str(rubric), "k": coders_per_item, "seed": study.seed, "kind": kind}
             | ({"lead": lead.get_username()} if lead is not None and lead != by else {}),
         )
     return study
@@ -103,7 +108,11 @@ def _condition_labels(study: Study) -> list[tuple[int, str]]:
 
 
 def assignments_extend(*, study: Study, by=None) -> int:
-    """Assign every unassigned item of an open study; existing work is never changed."""
+    """Assign every unassigned item of an open study; existing work is never changed.
+
+    A pairwise study's work is pairs: its new items join new pairs (``pairs_create``)."""
+    if study.kind == Study.Kind.PAIRWISE:
+        return pairs_create(study=study, by=by)
     coders = _coders(study)
     if len(coders) < study.coders_per_item:
         raise ServiceError(

@@ -64,6 +64,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int | str]] = {
     ("api-my-draft", "post"): allow(**CODERS),
     ("api-my-draft", "patch"): allow(**CODERS),
     ("api-my-submit", "post"): allow(**CODERS),
+    # An items study has no pairs: the coder's pair list is empty, a pair code is a 404.
+    ("api-my-pairs", "get"): allow(**CODERS),
+    ("api-my-next-pair", "get"): allow(coder_a=204, coder_b=204),
+    ("api-my-pair", "get"): allow(),
+    ("api-my-pair-submit", "post"): allow(),
+    ("api-position-bias", "get"): allow(lead=200),
+    ("api-study-rankings", "get"): allow(lead=409),  # not unblinded
     ("api-rubric-list", "get"): allow(**CREATORS),
     ("api-rubric-list", "post"): allow(lead=201, other_lead=201),
     ("api-rubric", "get"): allow(**CREATORS),

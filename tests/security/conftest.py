@@ -217,6 +217,14 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     judge = judge_run_create(
         study=p.study, endpoint=run.endpoints.order_by("pk").first(), by=p.lead, dispatch=False
     )
+    # One pair for the pairwise routes, under the disputed item's code (pair codes are
+    # their own namespace), given to both coders on opposite sides.
+    from coding.models import Pair, PairAssignment
+
+    first, second = Item.objects.filter(study=p.study).order_by("pk")[:2]
+    pair = Pair.objects.create(study=p.study, public_code=disputed[0], first=first, second=second)
+    for coder, left in ((p.coder_a, True), (p.coder_b, False)):
+        PairAssignment.objects.create(pair=pair, coder=coder, position=0, first_on_left=left)
     return World(
         extra={
             "check_id": check.pk,

@@ -200,6 +200,17 @@ EXPECTED: dict[str, Row] = {
     "coding:submit-item": Row(
         post_only(), post=only(coder_a=302, coder_b=302), body=_submit_body, code="open"
     ),
+    # The world's one pair (security/conftest.py) has the disputed item's code.
+    "coding:pair-queue": Row(only(**CODERS)),
+    "coding:next-pair": Row(only(coder_a=302, coder_b=302)),
+    "coding:code-pair": Row(only(**CODERS)),
+    "coding:submit-pair": Row(
+        post_only(),
+        post=only(coder_a=302, coder_b=302),
+        body=lambda w, p: (
+            {"version": 0} | {f"choice_{d.code}": "tie" for d in w.study.rubric.dimensions.all()}
+        ),
+    ),
     # --- coding: reconciliation, lock, unblind, key, exports -------------------------------
     "coding:reconcile-queue": Row(only(**RECONCILERS)),
     "coding:reconcile-auto": Row(post_only(), post=only(adjudicator=302, lead=302)),
@@ -272,6 +283,7 @@ EXPECTED: dict[str, Row] = {
     "audit:g-study": Row(only(**LEAD)),
     "audit:quality": Row(only(**LEAD)),
     "audit:drift": Row(only(**LEAD)),
+    "audit:study-rankings": Row(only(**LEAD), study="done"),  # a logged read of the key
     "audit:study-analysis": Row(only(**LEAD)),
     "audit:audit-matrix": Row(only(**LEAD)),
     "audit:audit-matrix-csv": Row(only(**LEAD)),
