@@ -20,4 +20,9 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from coding import hooks
 
+        from .quality import drift_notices
+        from .stats.quality import qualification_verdict
+
         hooks.on_submit(snapshot_on_submit)
+        hooks.register_notices(drift_notices)
+        hooks.register_qualification_verdict(qualification_verdict)

@@ -46,10 +46,12 @@ def submitted_count(*, study: Study) -> int:
 
 
 def first_pass_ratings(*, study: Study) -> list[tuple[str, str, str, int]]:
-    """(item code, coder username, dimension code, value) of every submitted first-pass score."""
+    """(item code, coder username, dimension code, value) of every submitted first-pass score
+    of an ordinary item (gold items are not study data: coding/services/gold.py)."""
     return list(
         Score.objects.filter(
             assignment__item__study=study,
+            assignment__item__gold__isnull=True,
             assignment__status=Assignment.Status.SUBMITTED,
             value__isnull=False,
         )

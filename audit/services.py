@@ -82,6 +82,11 @@ def snapshot_refresh(*, study: Study, by=None) -> AgreementSnapshot | None:
     if n_submitted == 0:
         return None
     results = snapshot_compute(study=study, by=by)
+    # Drift flags ride along (the worker reads every submission once here), so the study
+    # page shows them from the latest snapshot instead of reading every score per visit.
+    from .quality import drift_flags
+
+    results["drift_flags"] = drift_flags(study)
     with transaction.atomic():
         # Serialise writers per study; a concurrent refresh may have written it meanwhile.
         Study.objects.select_for_update().filter(pk=study.pk).first()

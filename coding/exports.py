@@ -138,7 +138,8 @@ def item_batches(*, study: Study, size: int = ITEM_BATCH) -> Iterator[list[int]]
     """Item ids of a study in public-code order, ``size`` at a time (one streamed query)."""
     batch: list[int] = []
     ids = (
-        Item.objects.filter(study=study)
+        # Gold items are checks on coders, not study data (coding/services/gold.py).
+        Item.objects.filter(study=study, gold__isnull=True)
         .order_by("public_code")
         .values_list("pk", flat=True)
         .iterator(chunk_size=CHUNK)
@@ -290,7 +291,7 @@ def wide_rows(*, study: Study) -> Iterator[tuple]:
     if conditions_visible(study):
         keys += [f"condition_key__{c}" for c in CONDITION_COLUMNS]
     queryset = (
-        Item.objects.filter(study=study)
+        Item.objects.filter(study=study, gold__isnull=True)
         .values(*keys)
         .annotate(**aggregates)
         .order_by("public_code")

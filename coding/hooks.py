@@ -8,6 +8,10 @@ apps register them in their ``AppConfig.ready()``:
   queues an agreement snapshot). A listener's failure is logged and never fails the submit.
 - ``provenance``: where a claim report finds scaffold hashes and generation run cards for
   a study's conditions (transcripts knows them; without it a report simply has none).
+- ``notices``: lines for the lead's study page from other apps (audit: drift flags).
+  A provider's failure is logged and never takes the page down.
+- ``qualification_verdict``: decides a qualification round from per-dimension (coder,
+  gold, categories) values (audit: quadratic-weighted kappa, ``audit.stats.quality``).
 """
 
 from __future__ import annotations
@@ -62,3 +66,41 @@ def register_provenance(source: ProvenanceSource) -> None:
 
 def provenance_sources() -> list[ProvenanceSource]:
     return list(_provenance)
+
+
+Notice = dict[str, Any]
+NoticeProvider = Callable[[Any], list[Notice]]
+_notice_providers: list[NoticeProvider] = []
+
+
+def register_notices(provider: NoticeProvider) -> None:
+    """Register ``provider(study) -> [{"level", "kind", "text", "url"}]`` for the study page."""
+    if provider not in _notice_providers:
+        _notice_providers.append(provider)
+
+
+def study_notices(study: Any) -> list[Notice]:
+    notices: list[Notice] = []
+    for provider in list(_notice_providers):
+        try:
+            notices.extend(provider(study))
+        except Exception:  # noqa: BLE001 - a broken panel must not take the dashboard down
+            log.warning("study notice provider %r failed", provider, exc_info=True)
+    return notices
+
+
+Verdict = Callable[[dict[str, tuple], float], tuple[bool, dict[str, dict[str, Any]]]]
+_verdicts: list[Verdict] = []
+
+
+def register_qualification_verdict(verdict: Verdict) -> None:
+    _verdicts[:] = [verdict]
+
+
+def qualification_verdict(
+    per_dimension: dict[str, tuple], threshold: float
+) -> tuple[bool, dict[str, dict[str, Any]]]:
+    """Pass/fail and per-dimension detail of a qualification round (audit decides)."""
+    if not _verdicts:
+        raise RuntimeError("No qualification verdict registered (is the audit app installed?)")
+    return _verdicts[0](per_dimension, threshold)

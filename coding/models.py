@@ -352,6 +352,13 @@ class ScrubRule(models.Model):
         return f"{self.kind}: {self.text}"
 
 
+from .models_gold import (  # noqa: E402, F401 - registered with the app
+    GoldAssignment,
+    GoldItem,
+    GoldVersion,
+    QualificationAttempt,
+    QualitySettings,
+)
 from .models_pairwise import Pair, PairAssignment, PairJudgment  # noqa: E402, F401
 from .models_people import Invite, MemberRemoval  # noqa: E402, F401 - registered with the app
 from .models_tally import Disagreement, StudyTally  # noqa: E402, F401 - registered with the app

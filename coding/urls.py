@@ -1,6 +1,7 @@
 from django.urls import path
 
 from coding.views import coder as views
+from coding.views import gold as views_gold
 from coding.views import lead as views_lead
 from coding.views import operator as views_operator
 from coding.views import pairwise as views_pairwise
@@ -35,6 +36,20 @@ urlpatterns = [
     path("<int:study_id>/items/<str:code>/", views.code_item, name="code-item"),
     path("<int:study_id>/items/<str:code>/save/", views.save_item, name="save-item"),
     path("<int:study_id>/items/<str:code>/submit/", views.submit_item, name="submit-item"),
+    path(
+        "<int:study_id>/items/<str:code>/feedback/",
+        views_gold.gold_feedback_view,
+        name="gold-feedback",
+    ),
+    path("<int:study_id>/gold/", views_gold.gold_page, name="gold"),
+    path("<int:study_id>/gold/settings/", views_gold.gold_settings_view, name="gold-settings"),
+    path("<int:study_id>/gold/import/", views_gold.gold_import_view, name="gold-import"),
+    path("<int:study_id>/gold/set/", views_gold.gold_set_view, name="gold-set"),
+    path(
+        "<int:study_id>/gold/retry/",
+        views_gold.qualification_retry_view,
+        name="qualification-retry",
+    ),
     path("<int:study_id>/pairs/", views_pairwise.pair_queue, name="pair-queue"),
     path("<int:study_id>/pairs/next/", views_pairwise.next_pair, name="next-pair"),
     path("<int:study_id>/pairs/<str:code>/", views_pairwise.code_pair, name="code-pair"),

@@ -376,3 +376,23 @@ def screenshot_dir() -> Path:
     path = ROOT / ".screenshots"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture
+def api():
+    """A REST client (log in with ``as_user``; modules may override with their own)."""
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def open_study(personas):
+    """The personas' study with 12 imported items, opened (k = 2, two coders)."""
+    from coding.services import items_import, study_open
+    from tests.coding.conftest import make_records
+
+    items_import(study=personas.study, records=make_records(12), by=personas.lead)
+    study_open(study=personas.study, by=personas.lead)
+    personas.study.refresh_from_db()
+    return personas

@@ -6,6 +6,8 @@ from typing import Any
 
 from django import template
 
+from coding.templatetags.coding_extras import lookup
+
 register = template.Library()
 
 
@@ -39,19 +41,9 @@ def interval(bounds: Any, digits: int = 2) -> str:
 
 
 @register.filter
-def lookup(mapping: Any, key: Any) -> Any:
-    """``mapping[key]`` for dicts (None when absent) and lists (by index)."""
-    if isinstance(mapping, dict):
-        return mapping.get(key, mapping.get(str(key)))
-    if isinstance(mapping, list | tuple):
-        try:
-            return mapping[int(key)]
-        except (IndexError, TypeError, ValueError):
-            return None
-    return None
-
-
-@register.filter
 def level_class(value: Any) -> str:
     """Heat-map class for a 0/1/2 cell."""
     return f"v{value}" if value in (0, 1, 2) else "missing"
+
+
+register.filter("lookup", lookup)  # the one definition, in coding_extras

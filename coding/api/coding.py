@@ -8,6 +8,7 @@ or anything that changes when another coder works.
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.request import Request
@@ -21,16 +22,21 @@ from coding.api import CODER, apply_filters, ordering_fields
 from coding.models import Assignment
 from coding.permissions import access_assignment, access_study
 from coding.services import score_autosave, score_submit
+from coding.services.gold import assignment_released
 
 QUEUE_ORDERING = {"position": ("position",), "-position": ("-position",)}
 QUEUE_FILTERS = {"status": ("status", {v: v for v in Assignment.Status.values})}
 
 
 def _own_assignment(request: Request, study_id: int, code: str) -> Assignment:
-    """The caller's assignment for ``code`` inside this study (coders only), or 404.
+    """The caller's assignment for ``code`` inside this study (coders only), or 404 (also
+    while a qualification round gates it).
 
     One query: ``access_assignment`` checks the coder membership in the same join."""
-    return access_assignment(request.user, code, study_id=study_id)
+    assignment = access_assignment(request.user, code, study_id=study_id)
+    if not assignment_released(assignment):  # qualification round not passed yet
+        raise Http404("No such item.")
+    return assignment
 
 
 def _detail(assignment: Assignment, scores: dict | None = None) -> dict:

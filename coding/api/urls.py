@@ -4,6 +4,7 @@ from django.urls import path
 
 from coding.api import coding as api_coding
 from coding.api import exports as api_exports
+from coding.api import gold as api_gold
 from coding.api import pairwise as api_pairwise
 from coding.api import reconcile as api_reconcile
 from coding.api import studies as api_studies
@@ -51,6 +52,23 @@ urlpatterns = [
         S + "my-pairs/<str:code>/submit/",
         api_pairwise.MyPairSubmitView.as_view(),
         name="api-my-pair-submit",
+    ),
+    path(
+        S + "my-assignments/<str:code>/feedback/",
+        api_gold.MyFeedbackView.as_view(),
+        name="api-my-feedback",
+    ),
+    path(S + "gold/", api_gold.GoldListView.as_view(), name="api-gold"),
+    path(
+        S + "quality-settings/",
+        api_gold.QualitySettingsView.as_view(),
+        name="api-quality-settings",
+    ),
+    path(S + "qualification/", api_gold.QualificationView.as_view(), name="api-qualification"),
+    path(
+        S + "qualification/retry/",
+        api_gold.QualificationRetryView.as_view(),
+        name="api-qualification-retry",
     ),
     path(
         S + "reconciliation/",

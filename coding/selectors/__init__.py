@@ -20,10 +20,22 @@ def membership_list_for_user(*, user) -> QuerySet[Membership]:
     )
 
 
+def released(*, study: Study, coder) -> Q:
+    """The coder's assignments they may see now: everything, or while a qualification
+    round is required and not passed, only their qualification items."""
+    from coding.services.gold import coder_released
+
+    if coder_released(study=study, coder=coder):
+        return Q()
+    return Q(gold_role__attempt__isnull=False)
+
+
 def coder_queue(*, study: Study, coder) -> QuerySet[Assignment]:
     """A coder's own assignments in their seeded order. Only their own data, nothing else."""
     return (
-        Assignment.objects.filter(item__study=study, coder=coder)
+        Assignment.objects.filter(
+            released(study=study, coder=coder), item__study=study, coder=coder
+        )
         .select_related("item")
         .only("pk", "position", "status", "version", "item__public_code", "item__kind")
         .order_by("position")
@@ -32,15 +44,20 @@ def coder_queue(*, study: Study, coder) -> QuerySet[Assignment]:
 
 def coder_progress(*, study: Study, coder) -> tuple[int, int]:
     """(done, total) for this coder only."""
-    agg = Assignment.objects.filter(item__study=study, coder=coder).aggregate(
-        total=Count("pk"), done=Count("pk", filter=Q(status=Assignment.Status.SUBMITTED))
-    )
+    agg = Assignment.objects.filter(
+        released(study=study, coder=coder), item__study=study, coder=coder
+    ).aggregate(total=Count("pk"), done=Count("pk", filter=Q(status=Assignment.Status.SUBMITTED)))
     return agg["done"], agg["total"]
 
 
 def next_assignment(*, study: Study, coder) -> Assignment | None:
     return (
-        Assignment.objects.filter(item__study=study, coder=coder, status=Assignment.Status.OPEN)
+        Assignment.objects.filter(
+            released(study=study, coder=coder),
+            item__study=study,
+            coder=coder,
+            status=Assignment.Status.OPEN,
+        )
         .select_related("item")
         .order_by("position")
         .first()
@@ -49,9 +66,11 @@ def next_assignment(*, study: Study, coder) -> Assignment | None:
 
 def next_assignment_of_member(*, study_id: int, coder) -> Assignment | None:
     """``next_assignment`` with the coder membership checked in the same query (the API's
-    hot path): None when there is no open item or the caller is no coder of the study."""
+    hot path): None when there is no open item or the caller is no coder of the study.
+    While a qualification round gates the coder, only its items are next."""
     return (
         Assignment.objects.filter(
+            released(study=study_id, coder=coder),
             item__study_id=study_id,
             coder=coder,
             status=Assignment.Status.OPEN,

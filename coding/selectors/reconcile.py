@@ -22,7 +22,7 @@ STATUSES = ("all", "open", "reconciled")
 def _complete_item_ids(study: Study):
     """Subquery: items whose every assignment is submitted (and that have one)."""
     return (
-        Item.objects.filter(study=study)
+        Item.objects.filter(study=study, gold__isnull=True)  # gold is never reconciled
         .annotate(
             n=Count("assignments"),
             open_n=Count("assignments", filter=Q(assignments__status=Assignment.Status.OPEN)),

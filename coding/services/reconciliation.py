@@ -21,6 +21,7 @@ from coding.models import (
     Assignment,
     ConditionKey,
     Dimension,
+    GoldItem,
     Item,
     Pair,
     PairAssignment,
@@ -44,7 +45,7 @@ MAX_REASON = 2000
 def _complete_items(study: Study) -> Q:
     """Items whose every assignment is submitted (and that have at least one)."""
     return Q(
-        pk__in=Item.objects.filter(study=study)
+        pk__in=Item.objects.filter(study=study, gold__isnull=True)  # gold: services/gold.py
         .annotate(
             n=Count("assignments"),
             open_n=Count("assignments", filter=Q(assignments__status=Assignment.Status.OPEN)),
@@ -152,6 +153,8 @@ def _validate_decision(item: Item, dimension: Dimension, value: int, method: str
         raise ServiceError(
             "This item is still being coded; reconcile it once every coder has submitted."
         )
+    if GoldItem.objects.filter(item=item).exists():
+        raise ServiceError("Gold items are compared with their expected scores, not reconciled.")
     return value
 
 

@@ -16,6 +16,7 @@ from coding.rubric_cache import rubric_dimensions
 
 from .errors import Conflict, ServiceError
 from .events import event_record
+from .gold import assignment_released, gold_after_submit
 from .reconciliation import auto_agree_completed_item
 from .tallies import tally_add
 
@@ -99,12 +100,18 @@ def score_autosave(
     """Save a draft (partial scores allowed). Returns the assignment at its new version."""
     if assignment.item.study.status != Study.Status.OPEN:
         raise ServiceError("This study is not open for coding.")
+    _require_released(assignment)
     cleaned = _clean(assignment, values, complete=False)
     with transaction.atomic():
         _claim(assignment, expected_version)
         _write_scores(assignment, cleaned)
     assignment.version = expected_version + 1  # what _claim wrote
     return assignment
+
+
+def _require_released(assignment: Assignment) -> None:
+    if not assignment_released(assignment):
+        raise ServiceError("This item is released after you pass the qualification round.")
 
 
 def _replayed(assignment: Assignment, digest: str) -> bool:
@@ -126,6 +133,7 @@ def score_submit(
     """
     if assignment.item.study.status != Study.Status.OPEN:
         raise ServiceError("This study is not open for coding.")
+    _require_released(assignment)
     cleaned = _clean(assignment, values, complete=True)
     digest = scores_sha256(cleaned)
     if _replayed(assignment, digest):
@@ -143,7 +151,10 @@ def score_submit(
                 scores_sha256=digest,
             )
             _write_scores(assignment, cleaned)
-            _auto_agree_if_complete(item, assignment.coder_id)
+            if gold_after_submit(assignment):  # gold never auto-agrees (services/gold.py)
+                tally_add(study_id=item.study_id, user_id=assignment.coder_id, submitted=1)
+            else:
+                _auto_agree_if_complete(item, assignment.coder_id)
             event_record(
                 verb="submit",
                 actor=by,

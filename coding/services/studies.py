@@ -9,11 +9,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from coding.assignment import Placement, assign
-from coding.models import Assignment, ConditionKey, Item, Membership, Rubric, Study
+from coding.models import Assignment, ConditionKey, GoldItem, Item, Membership, Rubric, Study
 
 from .door import condition_data_open
 from .errors import Conflict, ServiceError
 from .events import event_record
+from .gold import gold_plan, gold_plan_save
 from .pairwise import pairs_create
 from .tallies import tally_add
 
@@ -118,22 +119,28 @@ def assignments_extend(*, study: Study, by=None) -> int:
             f"The study needs at least {study.coders_per_item} coders to open "
             f"(it has {len(coders)})."
         )
+    gold_ids = set(GoldItem.objects.filter(item__study=study).values_list("item_id", flat=True))
     existing = [
         Placement(item=item_id, coder=coder_id, position=position)
         for item_id, coder_id, position in Assignment.objects.filter(item__study=study).values_list(
             "item_id", "coder_id", "position"
         )
+        if item_id not in gold_ids
     ]
-    placements = assign(
-        _condition_labels(study), coders, study.coders_per_item, study.seed, existing
-    )
+    ordinary = [(pk, label) for pk, label in _condition_labels(study) if pk not in gold_ids]
+    placements = assign(ordinary, coders, study.coders_per_item, study.seed, existing)
+    # Gold items (and a qualification round) are mixed into each coder's new work.
+    new_real: dict[int, list[int]] = {}
+    for p in sorted(placements, key=lambda p: p.position):
+        new_real.setdefault(p.coder, []).append(p.item)
+    planned, qual = gold_plan(study=study, new_real=new_real, coders=coders)
     with transaction.atomic():
-        Assignment.objects.bulk_create(
-            [Assignment(item_id=p.item, coder_id=p.coder, position=p.position) for p in placements],
-            batch_size=1000,
-        )
-        for coder_id, n in Counter(p.coder for p in placements).items():
+        made = Assignment.objects.bulk_create(planned, batch_size=1000)
+        if gold_ids:
+            gold_plan_save(study=study, made=made, qual=qual)
+        for coder_id, n in Counter(a.coder_id for a in made).items():
             tally_add(study_id=study.pk, user_id=coder_id, assigned=n)
+    placements = made
     if placements:
         event_record(
             verb="assign",

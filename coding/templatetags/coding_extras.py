@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import template
 from django.utils.safestring import mark_safe
 
@@ -13,7 +15,15 @@ def markdown_safe(text: str) -> str:
 
 
 @register.filter
-def get_item(mapping, key):
+def lookup(mapping: Any, key: Any) -> Any:
+    """``mapping[key]`` in a template: dict-likes by key (then by its text), lists by index;
+    None when absent. The one lookup filter (audit's templates load it too)."""
+    if isinstance(mapping, list | tuple):
+        try:
+            return mapping[int(key)]
+        except (IndexError, TypeError, ValueError):
+            return None
     if not hasattr(mapping, "get"):
         return None
-    return mapping.get(key)
+    value = mapping.get(key)
+    return mapping.get(str(key)) if value is None else value

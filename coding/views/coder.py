@@ -8,7 +8,7 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,7 +16,9 @@ from coding import selectors
 from coding.models import Membership, Study
 from coding.page_fragments import item_html, rubric_form_html
 from coding.permissions import access_assignment, access_study
+from coding.selectors.gold import coder_qualification, gold_feedback
 from coding.services import Conflict, ServiceError, score_autosave, score_submit
+from coding.services.gold import assignment_released, coder_released
 
 CODER = [Membership.Role.CODER]
 NOT_SAVED = (
@@ -38,11 +40,10 @@ def queue(request: HttpRequest, study_id: int) -> HttpResponse:
         return redirect("coding:pair-queue", study.pk)
     done, total = selectors.coder_progress(study=study, coder=request.user)
     assignments = selectors.coder_queue(study=study, coder=request.user)
-    return render(
-        request,
-        "coding/queue.html",
-        {"study": study, "assignments": assignments, "done": done, "total": total},
-    )
+    ctx = {"study": study, "assignments": assignments, "done": done, "total": total}
+    if not coder_released(study=study, coder=request.user):
+        ctx["qualification"] = coder_qualification(study=study, coder=request.user)
+    return render(request, "coding/queue.html", ctx)
 
 
 @login_required
@@ -95,6 +96,8 @@ def _page_context(request: HttpRequest, assignment, error: str = "", posted=None
 def _own_assignment(request: HttpRequest, study_id: int, code: str):
     """The coder's assignment for ``code`` inside this study, or 404 (one query)."""
     assignment = access_assignment(request.user, code, study_id=study_id)
+    if not assignment_released(assignment):
+        raise Http404("No such item.")
     return assignment.item.study, assignment
 
 
@@ -164,6 +167,9 @@ def submit_item(request: HttpRequest, study_id: int, code: str) -> HttpResponse:
             response = HttpResponse(NOT_SAVED, status=503, content_type="text/plain")
         return _retry_later(response)
     messages.success(request, f"Item {code} submitted.")
+    assignment.refresh_from_db()
+    if gold_feedback(assignment=assignment) is not None:  # training mode, gold item
+        return redirect("coding:gold-feedback", study.pk, code)
     return _to_next(request, study)
 
 

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from coding import selectors
+from coding import hooks, selectors
 from coding.forms import RubricImportForm, StudyForm
 from coding.models import Membership, Rubric, Study
 from coding.permissions import LEADS, access_study, require_lead_anywhere
@@ -64,12 +64,12 @@ def study_detail(request: HttpRequest, study_id: int) -> HttpResponse:
         progress=selectors.study_progress(study=study),
         redactions=selectors.redaction_summary(study=study),
         coders=study.memberships.filter(role=Membership.Role.CODER).count(),
+        notices=hooks.study_notices(study),
     )
     ctx.update(key_views_context(study))
     return render(request, "coding/study_detail.html", ctx)
 
 
-@login_required
 @login_required
 @require_POST
 def study_open_view(request: HttpRequest, study_id: int) -> HttpResponse:

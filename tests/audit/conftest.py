@@ -113,3 +113,64 @@ def unblinded(personas):
     """Personas whose study is coded, reconciled and unblinded."""
     build_study(personas, unblind=True)
     return personas
+
+
+def submit_all_rest(p):
+    from coding.models import Assignment
+    from coding.services import score_submit
+
+    for a in Assignment.objects.filter(item__study=p.study, status="open").select_related(
+        "item__study__rubric", "coder"
+    ):
+        values = {d.code: {"value": 1} for d in p.study.rubric.dimensions.all()}
+        score_submit(assignment=a, values=values, expected_version=a.version, by=a.coder)
+
+
+# Greetings only one model uses: the kind of leak the check is for.
+VOICES = {"zephyr-large": "Certainly, friend!", "orion-mini": "Righto, mate.", "GPT-4o": ""}
+
+
+def voiced_records() -> list[dict]:
+    """24 items over 4 prompts, each prompt answered by every model (so folds can test it)."""
+    rows = make_records(24)
+    for i, row in enumerate(rows):
+        row["prompt"] = f"P{i // 6:02d}"
+        row["messages"][-1]["content"] += " " + VOICES[row["model"]]
+    return rows
+
+
+def trip_conversation(i: int) -> list[dict]:
+    return [
+        {"role": "user", "content": f"Plan trip {i}."},
+        {"role": "assistant", "content": "Where to, and for how long?"},
+        {"role": "user", "content": "Lisbon, three days."},
+        {"role": "assistant", "content": "Here is a plan."},
+    ]
+
+
+def claim_study(p, *, agree: bool) -> Study:
+    """24 two-turn transcripts: one model, scaffolds C1/C2 (12 each), hashes recorded."""
+    records = make_records(24)
+    for i, r in enumerate(records):
+        r.update(model="m-1", scaffold=f"C{1 + i % 2}", scaffold_sha256=f"sha-C{1 + i % 2}")
+        r["messages"] = trip_conversation(i)
+    items_import(study=p.study, records=records, by=p.lead)
+    study_open(study=p.study, by=p.lead)
+    p.study.refresh_from_db()
+    if agree:
+        submit_all(p.study, [p.coder_a, p.coder_b])
+    else:  # coder_b's scores have nothing to do with coder_a's
+        submit_all(p.study, [p.coder_a])
+        dims = [d.code for d in p.study.rubric.dimensions.all()]
+        for n, a in enumerate(Assignment.objects.filter(coder=p.coder_b).order_by("item_id")):
+            values = {
+                code: {"value": (n * 5 + i * 3) % 3, "rationale": ""} for i, code in enumerate(dims)
+            }
+            score_submit(assignment=a, values=values, expected_version=a.version, by=p.coder_b)
+    reconcile_all(p.study, p.adjudicator)
+    Study.objects.filter(pk=p.study.pk).update(
+        status=Study.Status.UNBLINDED, deployment_context="Trip planning help desk"
+    )
+    p.study.refresh_from_db()
+    agreement_snapshot(p.study.pk, by_id=p.lead.pk)  # the worker, after the lead's visit
+    return p.study

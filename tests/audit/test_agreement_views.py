@@ -16,7 +16,7 @@ from audit.services import snapshot_refresh
 from audit.stats.agreement import agreement_report
 from coding.models import Event, Score, Study
 from coding.services import items_import, study_open
-from tests.audit.conftest import build_study, submit_all
+from tests.audit.conftest import build_study, submit_all, submit_all_rest
 from tests.coding.conftest import make_records
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
@@ -255,17 +255,6 @@ def test_locked_study_queues_its_final_numbers_without_delay(
         AgreementSnapshot.objects.order_by("at", "pk").values_list("n_submitted", flat=True)
     ) == [6, 12]
     assert "since this snapshot" not in html and "2 so far" in html
-
-
-def submit_all_rest(p):
-    from coding.models import Assignment
-    from coding.services import score_submit
-
-    for a in Assignment.objects.filter(item__study=p.study, status="open").select_related(
-        "item__study__rubric", "coder"
-    ):
-        values = {d.code: {"value": 1} for d in p.study.rubric.dimensions.all()}
-        score_submit(assignment=a, values=values, expected_version=a.version, by=a.coder)
 
 
 def test_conditions_after_unblinding_are_logged(unblinded, client):

@@ -10,27 +10,16 @@ from audit.models import BlindingCheck
 from audit.services_blinding import blinding_check_request, blinding_check_run
 from coding.models import ConditionKey, Event, Item, ScrubRule, Study
 from coding.services import items_import, study_open
-from tests.coding.conftest import MODELS, make_records
+from tests.audit.conftest import voiced_records
+from tests.coding.conftest import MODELS
 
 pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
-
-# Greetings only one model uses: the kind of leak the check is for.
-VOICES = {"zephyr-large": "Certainly, friend!", "orion-mini": "Righto, mate.", "GPT-4o": ""}
-
-
-def records() -> list[dict]:
-    """24 items over 4 prompts, each prompt answered by every model (so folds can test it)."""
-    rows = make_records(24)
-    for i, row in enumerate(rows):
-        row["prompt"] = f"P{i // 6:02d}"
-        row["messages"][-1]["content"] += " " + VOICES[row["model"]]
-    return rows
 
 
 @pytest.fixture
 def draft(personas, settings):
     settings.BLINDING_CHECK_PERMUTATIONS = 29  # p can reach 1/30 < 0.05
-    items_import(study=personas.study, records=records(), by=personas.lead)
+    items_import(study=personas.study, records=voiced_records(), by=personas.lead)
     return personas
 
 
@@ -144,7 +133,7 @@ def test_rates_by_condition_need_unblinding_and_are_logged(draft, client):
 @pytest.mark.services
 @pytest.mark.xdist_group("live_worker")
 def test_a_real_worker_runs_the_check(personas, live_worker, settings):
-    items_import(study=personas.study, records=records(), by=personas.lead)
+    items_import(study=personas.study, records=voiced_records(), by=personas.lead)
     check = blinding_check_request(study=personas.study, by=personas.lead)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -59,8 +59,7 @@ def test_lead_sees_a_stale_snapshot_notice_and_recomputes(
     from audit import tasks
     from audit.services import snapshot_refresh
     from coding.services import items_import, study_open
-    from tests.audit.conftest import submit_all
-    from tests.audit.test_agreement_views import submit_all_rest
+    from tests.audit.conftest import submit_all, submit_all_rest
     from tests.coding.conftest import make_records
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,7 +4,7 @@ import pytest
 
 from coding.models import Item, ScrubRule
 from coding.services import items_import
-from tests.audit.test_blinding_views import records
+from tests.audit.conftest import voiced_records
 from tests.conftest import browser_login
 from tests.factories import make_personas
 
@@ -17,7 +17,7 @@ def test_lead_runs_the_check_and_adds_an_ngram_as_a_rule(
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.BLINDING_CHECK_PERMUTATIONS = 29
     p = make_personas()
-    items_import(study=p.study, records=records(), by=p.lead)
+    items_import(study=p.study, records=voiced_records(), by=p.lead)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     browser_login(page, "lead")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.audit.test_claim_levels import _study
+from tests.audit.conftest import claim_study
 from tests.conftest import browser_login
 from tests.factories import make_personas
 
@@ -17,7 +17,7 @@ def test_claim_report_levels(page, transactional_db, screenshot_dir, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     reverse("home")  # load the URLconf here: the first page load stays within its timeout
     p = make_personas()
-    study = _study(p, agree=False)
+    study = claim_study(p, agree=False)
     browser_login(page, "lead")
     page.goto(f"{page.base}/audit/studies/{study.pk}/claim-report/")
     page.select_option("#id_claim_level", "deployment")

@@ -21,11 +21,8 @@ from audit.claim_levels import (
 )
 from audit.claims import claim_report_build, claim_report_markdown
 from audit.selectors_claims import coded_transcript_turns
-from audit.tasks import agreement_snapshot
-from coding.models import Assignment, Item, Study
-from coding.services import items_import, score_submit, study_open
-from tests.audit.conftest import reconcile_all, submit_all
-from tests.coding.conftest import make_records
+from coding.models import Item
+from tests.audit.conftest import claim_study, trip_conversation
 
 
 def strong(**changes) -> LevelFacts:
@@ -113,53 +110,16 @@ def test_each_threshold(changes, supported):
     assert evaluate_levels(strong(**changes))["supported"] == supported
 
 
-def _conversation(i: int) -> list[dict]:
-    return [
-        {"role": "user", "content": f"Plan trip {i}."},
-        {"role": "assistant", "content": "Where to, and for how long?"},
-        {"role": "user", "content": "Lisbon, three days."},
-        {"role": "assistant", "content": "Here is a plan."},
-    ]
-
-
-def _study(p, *, agree: bool) -> Study:
-    """24 two-turn transcripts: one model, scaffolds C1/C2 (12 each), hashes recorded."""
-    records = make_records(24)
-    for i, r in enumerate(records):
-        r.update(model="m-1", scaffold=f"C{1 + i % 2}", scaffold_sha256=f"sha-C{1 + i % 2}")
-        r["messages"] = _conversation(i)
-    items_import(study=p.study, records=records, by=p.lead)
-    study_open(study=p.study, by=p.lead)
-    p.study.refresh_from_db()
-    if agree:
-        submit_all(p.study, [p.coder_a, p.coder_b])
-    else:  # coder_b's scores have nothing to do with coder_a's
-        submit_all(p.study, [p.coder_a])
-        dims = [d.code for d in p.study.rubric.dimensions.all()]
-        for n, a in enumerate(Assignment.objects.filter(coder=p.coder_b).order_by("item_id")):
-            values = {
-                code: {"value": (n * 5 + i * 3) % 3, "rationale": ""} for i, code in enumerate(dims)
-            }
-            score_submit(assignment=a, values=values, expected_version=a.version, by=p.coder_b)
-    reconcile_all(p.study, p.adjudicator)
-    Study.objects.filter(pk=p.study.pk).update(
-        status=Study.Status.UNBLINDED, deployment_context="Trip planning help desk"
-    )
-    p.study.refresh_from_db()
-    agreement_snapshot(p.study.pk, by_id=p.lead.pk)  # the worker, after the lead's visit
-    return p.study
-
-
 def test_turns_are_counted_by_the_database(personas):
-    study = _study(personas, agree=True)
+    study = claim_study(personas, agree=True)
     Item.objects.filter(pk=Item.objects.filter(study=study).first().pk).update(
-        content={"messages": _conversation(0)[:2]}
+        content={"messages": trip_conversation(0)[:2]}
     )
     assert coded_transcript_turns(study=study) == {"coded": 24, "multi_turn": 23}
 
 
 def test_a_strong_study_reaches_deployment_and_the_page_states_the_rules(personas, client):
-    study = _study(personas, agree=True)
+    study = claim_study(personas, agree=True)
     report = claim_report_build(study=study, by=personas.lead)
     levels = by_level(report["claim"]["levels"])
     assert report["claim"]["level_supported"] == "deployment", levels
@@ -175,7 +135,7 @@ def test_a_strong_study_reaches_deployment_and_the_page_states_the_rules(persona
 
 
 def test_a_study_whose_coders_disagree_supports_no_level(personas, client):
-    study = _study(personas, agree=False)
+    study = claim_study(personas, agree=False)
     report = claim_report_build(study=study, by=personas.lead)
     assert report["claim"]["level_supported"] is None
     kappas = [e["agreement"]["cohen_kappa"] for e in report["interactional_evidence"]]

@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from coding.models import Event, Item, Reconciliation, Study
 from coding.services import items_import, study_open
-from tests.coding.conftest import make_records
-from tests.coding.test_reconciliation import code_everything
+from tests.coding.conftest import code_everything, make_records
 from tests.conftest import browser_login
 from tests.factories import make_personas
 

@@ -25,7 +25,23 @@ def test_demo_builds_studies_and_pages_render(client, settings):
     assert mine.filter(status="submitted").count() == 12 and mine.filter(status="open").exists()
     # Running it again changes nothing.
     call_command("demo", password="other")
-    assert Study.objects.filter(name__startswith="Demo:").count() == 3
+    assert Study.objects.filter(name__startswith="Demo:").count() == 4
+    # The coder-quality study: gold items, every scripted coder qualified, one drifts.
+    from audit.quality import study_drift
+    from coding.demo_quality import DRIFT_AFTER, DRIFTER, QUALITY
+    from coding.selectors.gold import qualification_status
+
+    quality = Study.objects.get(name=QUALITY)
+    assert Item.objects.filter(study=quality, gold__isnull=False).exists()
+    status = {r.coder: r.status for r in qualification_status(study=quality)}
+    assert status == {
+        "coder1": "pending",
+        "sim-coder-a": "passed",
+        "sim-coder-b": "passed",
+        "sim-coder-c": "passed",
+    }
+    flagged = {d.coder: d.alarm_at for d in study_drift(study=quality) if d.flagged}
+    assert list(flagged) == [DRIFTER] and flagged[DRIFTER] > DRIFT_AFTER
 
     assert client.login(username="lead", password="demo-pass-123")
     for name in ("audit:scaffold-efficacy", "audit:alignment-profiles", "audit:agreement"):

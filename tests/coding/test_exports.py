@@ -30,8 +30,7 @@ from coding.services import (
     study_open,
     study_unblind,
 )
-from tests.coding.conftest import make_records
-from tests.coding.test_reconciliation import RATIONALES, code_everything, dim
+from tests.coding.conftest import RATIONALES, code_everything, dim, make_records
 from tests.factories import MembershipFactory
 
 

@@ -11,8 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.tasks import agreement_snapshot
-from tests.coding.conftest import make_records
-from tests.coding.test_reconciliation import code_everything
+from tests.coding.conftest import code_everything, make_records
 from tests.factories import StudyFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,25 +9,10 @@ from django.db.models import Count
 from django.urls import reverse
 
 from coding.models import Assignment, Event, Item, MemberRemoval, Membership, Score
-from coding.services import ServiceError, items_import, score_autosave, score_submit, study_open
+from coding.services import ServiceError, score_autosave, score_submit
 from coding.services.members import member_remove
-from tests.coding.conftest import full_values, make_records
+from tests.coding.conftest import full_values
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
-
-
-@pytest.fixture
-def three_coders(personas):
-    """The personas' study with a third and fourth coder, 18 items, opened (k = 2)."""
-    p = personas
-    extra = []
-    for name in ("coder_c", "coder_d"):
-        user = UserFactory(username=name)
-        MembershipFactory(study=p.study, user=user, role=Membership.Role.CODER)
-        extra.append(user)
-    items_import(study=p.study, records=make_records(18), by=p.lead)
-    study_open(study=p.study, by=p.lead)
-    p.study.refresh_from_db()
-    return p, extra[0], extra[1]
 
 
 def _mine(study, coder, status=None):

@@ -22,12 +22,19 @@ from coding.services import (
     items_import,
     reconciliation_auto_agree,
     reconciliation_decide,
-    score_submit,
     study_lock,
     study_open,
     tally_rebuild,
 )
-from tests.coding.conftest import make_records
+from tests.coding.conftest import (
+    RATIONALES,
+    code_everything,
+    dim,
+    items_by_code,
+    make_records,
+    resolve_all,
+    submit,
+)
 from tests.factories import make_personas
 
 pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
@@ -37,62 +44,6 @@ pytestmark = pytest.mark.usefixtures("celery_eager")  # tasks run in-process
 def _fast_passwords(settings):
     """Persona set-up hashes seven passwords; PBKDF2 would dominate these tests' run time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-# What each persona writes as a rationale (neutral text: pages must not show usernames).
-RATIONALES = {
-    "coder_a": "Asks a clarifying question before answering",
-    "coder_b": "Answers first, then checks one assumption",
-}
-
-# Disagreements coder_b makes on the first three items (by code): {index: {dim: value}}.
-DISAGREE = {0: {"D1": 2, "D3": 0}, 1: {"D1": 0}, 2: {"D8": 2}}
-
-
-def items_by_code(study: Study) -> list[Item]:
-    return list(Item.objects.filter(study=study).order_by("public_code"))
-
-
-def submit(study: Study, coder, item: Item, overrides: dict[str, int] | None = None) -> None:
-    """Submit ``coder``'s first pass on ``item``: 1 everywhere except ``overrides``."""
-    overrides = overrides or {}
-    values = {
-        d.code: {
-            "value": overrides.get(d.code, 1),
-            "rationale": f"{RATIONALES.get(coder.username, 'Scored')} ({d.code}).",
-        }
-        for d in study.rubric.dimensions.all()
-    }
-    a = Assignment.objects.get(item=item, coder=coder)
-    score_submit(assignment=a, values=values, expected_version=a.version, by=coder)
-
-
-def code_everything(p, disagree: dict[int, dict[str, int]] | None = None) -> list[Item]:
-    """coder_a and coder_b code every item; coder_b departs from coder_a per ``disagree``."""
-    disagree = DISAGREE if disagree is None else disagree
-    items = items_by_code(p.study)
-    for i, item in enumerate(items):
-        submit(p.study, p.coder_a, item)
-        submit(p.study, p.coder_b, item, disagree.get(i))
-    return items
-
-
-def dim(study: Study, code: str):
-    return study.rubric.dimensions.get(code=code)
-
-
-def resolve_all(p, items: list[Item], by=None) -> None:
-    """Adjudicate every open disagreement to 1."""
-    for entry in reconcile_queue(study=p.study, status="open"):
-        item = next(i for i in items if i.public_code == entry.item_code)
-        reconciliation_decide(
-            item=item,
-            dimension=dim(p.study, entry.dimension_code),
-            value=1,
-            method="adjudicated",
-            note="settled",
-            by=by or p.adjudicator,
-        )
 
 
 def test_auto_agree_when_an_item_is_complete(open_study):

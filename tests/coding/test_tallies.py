@@ -17,9 +17,7 @@ from coding.services import (
     tally_rebuild,
 )
 from coding.services.members import member_remove
-from tests.coding.conftest import full_values
-from tests.coding.test_members import three_coders  # noqa: F401 - the fixture
-from tests.coding.test_reconciliation import DISAGREE, code_everything, dim
+from tests.coding.conftest import DISAGREE, code_everything, dim, full_values
 
 pytestmark = pytest.mark.django_db
 

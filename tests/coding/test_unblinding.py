@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from coding.models import Event, Study
 from coding.services import Conflict, ServiceError, study_lock, study_unblind
-from tests.coding.test_reconciliation import code_everything, resolve_all
+from tests.coding.conftest import code_everything, resolve_all
 
 
 @pytest.fixture(autouse=True)

@@ -153,6 +153,26 @@ class World:
         return client
 
 
+def _gold_item_with_feedback(p: Personas, code: str) -> str:
+    """Make ``code`` a gold item in training mode and let coder_a submit it, so coder_a
+    (only) has training feedback to read."""
+    from coding.models import Item
+    from coding.services.gold import gold_set, quality_settings_update
+
+    values = {d.code: 1 for d in p.study.rubric.dimensions.all()}
+    gold_set(item=Item.objects.get(public_code=code), expected=values, by=p.lead)
+    quality_settings_update(
+        study=p.study,
+        by=p.lead,
+        gold_rate=0,
+        training=True,
+        qualification_items=0,
+        pass_kappa=0.6,
+    )
+    submit(p.study, p.coder_a, [code], 1)
+    return code
+
+
 def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     from audit.registry import benchmark_propose
     from audit.services import benchmark_create
@@ -168,6 +188,7 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     disputed, open_code = codes[:2], codes[-1]
     submit(p.study, p.coder_a, disputed, 1)
     submit(p.study, p.coder_b, disputed, 2)
+    gold_code = _gold_item_with_feedback(p, codes[2])
     done = build_unblinded(p)
     run = generate_demo_run(lead=p.lead, n_prompts=1)
     benchmark = benchmark_create(by=p.lead, name="Security bench", description="A benchmark.")
@@ -212,6 +233,7 @@ def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
             "invite_token": issued.token,
             "member": member,
             "proposal": proposal,
+            "gold_code": gold_code,
             "judge": judge,
         },
         p=p,
@@ -317,3 +339,23 @@ def parse_page(html: str) -> Page:
     parser = _Parser()
     parser.feed(html)
     return parser.page
+
+
+@pytest.fixture(scope="module")
+def generated(django_db_setup, django_db_blocker):
+    from tests.security.crawler import build_generated
+
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield build_generated()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def gen(generated, db, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return generated

@@ -38,10 +38,10 @@ from coding.services import (
     study_open,
     study_unblind,
 )
-from tests.coding import test_api_matrix
+from tests.coding import api_matrix
 from tests.factories import PASSWORD, UserFactory
 from tests.security.conftest import PERSONAS, Form, World, parse_page
-from tests.security.test_access_matrix import (
+from tests.security.matrix import (
     EXPECTED,
     GENERATION_API,
     LOGIN,
@@ -310,7 +310,7 @@ def test_hostile_parameters_on_html_pages_are_ignored(world):
 
 def test_reconciliation_queue_filters_are_whitelisted(world):
     """?dimension=__class__ / ?status=__class__ are dropped: the page equals the default."""
-    from tests.security.test_access_matrix import unmasked
+    from tests.security.matrix import unmasked
 
     client = world.client("adjudicator")
     url = reverse("coding:reconcile-queue", args=[world.study.pk])
@@ -343,10 +343,10 @@ def test_hostile_parameters_on_api_lists_are_ignored(world):
     secrets = _secrets(world)
     readers = {
         name: table
-        for (name, method), table in {**test_api_matrix.EXPECTED, **GENERATION_API}.items()
+        for (name, method), table in {**api_matrix.EXPECTED, **GENERATION_API}.items()
         if method == "get"
     }
-    routes = {r.name: r for r in test_api_matrix.api_routes()}
+    routes = {r.name: r for r in api_matrix.api_routes()}
     checked = 0
     for name, table in readers.items():
         persona = next((p for p in ("lead", "coder_a", "adjudicator") if table[p] == 200), None)
@@ -515,7 +515,7 @@ def test_deeply_nested_json_uploads_are_refused_cleanly(world):
 
 
 def api_write_routes() -> list[tuple[str, str, object]]:
-    routes = test_api_matrix.api_routes()
+    routes = api_matrix.api_routes()
     return [(r.name, m, r) for r in routes for m in r.methods if m in ("post", "put", "patch")]
 
 
@@ -795,7 +795,7 @@ def test_every_api_write_with_a_session_needs_the_token(world):
     checked = 0
     deletes = [
         (r.name, "delete", r)
-        for r in test_api_matrix.api_routes()
+        for r in api_matrix.api_routes()
         if hasattr(r.pattern.callback.cls, "delete")
     ]
     for name, method, route in api_write_routes() + deletes:

@@ -11,13 +11,11 @@ from django.urls import reverse
 
 from coding.models import Item, Membership, Study
 from coding.services import study_open
-from tests.security.test_blinding_crawler import (  # noqa: F401 - gen, generated: fixtures
+from tests.security.crawler import (
     MAX_PER_ROUTE,
     Generated,
     _forbidden,
     crawl_html,
-    gen,
-    generated,
     leaks,
 )
 

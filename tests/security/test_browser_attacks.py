@@ -39,7 +39,7 @@ from coding.services.members import invites_create, member_remove
 from tests.conftest import browser_login
 from tests.factories import MembershipFactory, StudyFactory, make_personas
 from tests.security.conftest import World
-from tests.security.test_access_matrix import EXPECTED, html_routes, url_for
+from tests.security.matrix import EXPECTED, html_routes, url_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
@@ -116,6 +116,34 @@ class Hostile:
     extra_pages: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _hostile_gold(p, rubric, code: str) -> str:
+    """A gold item with a hostile explanation, submitted by coder_a in training mode."""
+    from coding.services.gold import gold_set, quality_settings_update
+
+    dims = list(rubric.dimensions.prefetch_related("levels"))
+    expected = {d.code: min(lv.value for lv in d.levels.all()) for d in dims}
+    gold_set(
+        item=Item.objects.get(public_code=code),
+        expected=expected,
+        explanations={d.code: LONG[:4000] for d in dims},
+        by=p.lead,
+    )
+    quality_settings_update(
+        study=p.study,
+        by=p.lead,
+        gold_rate=0,
+        training=True,
+        qualification_items=0,
+        pass_kappa=0.6,
+    )
+    a = Assignment.objects.select_related("item__study").get(
+        item__public_code=code, coder=p.coder_a
+    )
+    values = {c: {"value": v, "rationale": LONG[:1000]} for c, v in expected.items()}
+    score_submit(assignment=a, values=values, expected_version=a.version, by=p.coder_a)
+    return code
+
+
 def build_hostile() -> Hostile:
     from audit.services import benchmark_create, claim_statement_update
     from transcripts.demo import generate_demo_run
@@ -125,7 +153,7 @@ def build_hostile() -> Hostile:
     rubric = hostile_rubric(p)
     Study.objects.filter(pk=p.study.pk).update(rubric=rubric, name=SHORT, description=LONG)
     p.study.refresh_from_db()
-    raw = "\n".join(json.dumps(r) for r in hostile_records(3, "o")).encode()
+    raw = "\n".join(json.dumps(r) for r in hostile_records(4, "o")).encode()
     items_import_file(study=p.study, raw=raw, filename=f"{TINY}.jsonl", by=p.lead)
     study_open(study=p.study, by=p.lead)
     p.study.refresh_from_db()
@@ -216,6 +244,7 @@ def build_hostile() -> Hostile:
     leaver = MembershipFactory(study=p.study, role=Membership.Role.CODER)
     member_remove(membership=leaver, by=p.lead, reason=LONG[:1900])
     world.extra.update(
+        gold_code=_hostile_gold(p, rubric, codes[3]),
         invite=issued.invite,
         invite_token=issued.token,
         member=Membership.objects.get(study=p.study, user=p.coder_a),

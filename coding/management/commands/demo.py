@@ -10,6 +10,8 @@
    and the reconciliation queue have material; the rest waits for you.
 3. "Demo: benchmark audit" (when the audit app provides it): benchmark descriptions
    dual-coded and reconciled, for the audit matrix.
+4. "Demo: coder quality": gold items, a qualification round, training mode, three
+   scripted coders of whom one drifts (coding/demo_quality.py), and coder1.
 
 Refuses to run with DEBUG off, except in the local stack of ``make run`` (LOCAL_MODE):
 demo credentials must never reach a production database. Every run also points the demo
@@ -26,11 +28,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
 
+from coding.demo_quality import DRIFT_AFTER, DRIFTER, QUALITY, quality_study
 from coding.demo_scripted import scripted_scores
 from coding.models import Assignment, Item, Membership, Study
 
 DEMO_USERS = ["lead", "coder1", "coder2", "adjudicator", "operator"]
-SCRIPTED = ["sim-coder-a", "sim-coder-b"]
+SCRIPTED = ["sim-coder-a", "sim-coder-b", "sim-coder-c"]
 STRESS = "Demo: scaffold stress test"
 HANDS_ON = "Demo: code these transcripts"
 
@@ -82,7 +85,10 @@ class Command(BaseCommand):
         audit = self._benchmark_audit(users)
         if audit is not None:
             self.stdout.write(self.style.SUCCESS(f"{audit.name}: benchmarks coded and reconciled."))
-        self._snapshots(stress, hands_on, audit)
+        quality = self._quality_study(users)
+        self.stdout.write(self.style.SUCCESS(f"{quality.name}: gold, qualification, drift."))
+        self.stdout.write(drift_latency(quality))
+        self._snapshots(stress, hands_on, audit, quality)
         self._endpoints()
         self.stdout.write(
             "Demo users: lead, coder1, coder2, adjudicator, operator (runs generation); "
@@ -170,9 +176,9 @@ class Command(BaseCommand):
             "by scripted coders and reconciled. Unblinded: see Analysis.",
             deployment_context="Offline demo: general-purpose assistant, single-turn prompts.",
         )
-        self._members(study, users, SCRIPTED)
+        self._members(study, users, SCRIPTED[:2])
         study_open(study=study, by=lead)
-        for username in SCRIPTED:
+        for username in SCRIPTED[:2]:
             self._code(study, users[username])
         reconciliation_auto_agree(study=study)
         self._adjudicate(study, users["adjudicator"])
@@ -230,6 +236,14 @@ class Command(BaseCommand):
             self._code(study, users[username], limit=12, noise=0.2)
         return study
 
+    def _quality_study(self, users: dict) -> Study:
+        """Gold, a qualification round and a drifting coder (coding/demo_quality.py)."""
+        from transcripts.demo import generate_demo_run, run_to_study
+
+        run = generate_demo_run(lead=users["operator"], n_prompts=6)
+        study = run_to_study(run=run, by=users["operator"], name=QUALITY, seed=1954, lead="lead")
+        return quality_study(users, study)
+
     def _benchmark_audit(self, users: dict) -> Study | None:
         try:
             from audit.services import benchmark_audit_study_create
@@ -244,10 +258,26 @@ class Command(BaseCommand):
             benchmarks=list(Benchmark.objects.filter(builtin=True).exclude(description="")),
             by=lead,
         )
-        self._members(study, users, SCRIPTED)
+        self._members(study, users, SCRIPTED[:2])
         study_open(study=study, by=lead)
-        for username in SCRIPTED:
+        for username in SCRIPTED[:2]:
             self._code(study, users[username], noise=0.08)
         reconciliation_auto_agree(study=study)
         self._adjudicate(study, users["adjudicator"])
         return study
+
+
+def drift_latency(study: Study) -> str:
+    """One line for the demo output: when the drifting coder was flagged."""
+    from audit.quality import study_drift
+
+    drift = {d.coder: d for d in study_drift(study=study)}
+    d = drift.get(DRIFTER)
+    others = [c for c, v in drift.items() if c != DRIFTER and v.flagged]
+    if d is None or d.alarm_at is None:
+        return f"{DRIFTER} drifts after submission {DRIFT_AFTER}: not flagged."
+    return (
+        f"{DRIFTER} drifts after submission {DRIFT_AFTER}; flagged at submission {d.alarm_at} "
+        f"(latency {d.alarm_at - DRIFT_AFTER} submissions); other coders flagged: "
+        f"{', '.join(others) or 'none'}."
+    )
