@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "coding",
     "transcripts",
     "audit",
+    "demo",  # the offline demo (manage.py demo): builds on the apps above
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from coding.models import Event
 from coding.services import Conflict, ServiceError, event_record
 
 from .models import Benchmark, BenchmarkProposal, BenchmarkVersion
@@ -104,7 +105,7 @@ def benchmark_create(*, by, note: str = "created", **fields: Any) -> Benchmark:
     with transaction.atomic():
         benchmark = Benchmark.objects.create(created_by=by, builtin=False, version=1, **data)
         _record(benchmark, by=by, changed=sorted(data), note=note)
-        event_record(verb="benchmark_add", actor=by, target=benchmark.name)
+        event_record(verb=Event.Verb.BENCHMARK_ADD, actor=by, target=benchmark.name)
     return benchmark
 
 
@@ -135,7 +136,7 @@ def benchmark_update(*, benchmark: Benchmark, by, **fields: Any) -> Benchmark:
         benchmark.refresh_from_db()
         _record(benchmark, by=by, changed=changed, note="edited")
         event_record(
-            verb="benchmark_edit",
+            verb=Event.Verb.BENCHMARK_EDIT,
             actor=by,
             target=benchmark.name,
             payload={"fields": changed, "version": benchmark.version},
@@ -180,7 +181,7 @@ def benchmark_propose(
             proposed_by=by,
         )
         event_record(
-            verb="benchmark_propose",
+            verb=Event.Verb.BENCHMARK_PROPOSE,
             actor=by,
             target=benchmark.name,
             payload={"proposal": proposal.pk, "fields": sorted(proposed)},
@@ -205,7 +206,9 @@ def proposal_decide(
         if accept:
             _apply(proposal, by)
         event_record(
-            verb="benchmark_proposal_" + status,
+            verb=Event.Verb.BENCHMARK_PROPOSAL_ACCEPTED
+            if accept
+            else Event.Verb.BENCHMARK_PROPOSAL_REJECTED,
             actor=by,
             target=proposal.benchmark.name,
             payload={"proposal": proposal.pk},

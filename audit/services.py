@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
-from coding.models import Rubric, Study
+from coding.models import Event, Rubric, Study
 from coding.rubric_data import ALIGNMENT_RUBRIC
 from coding.services import (
     ServiceError,
@@ -219,7 +219,7 @@ def benchmark_audit_study_create(
         )
         items_import(study=study, records=records, by=by, source="benchmark registry")
         event_record(
-            verb="benchmark_audit_create",
+            verb=Event.Verb.BENCHMARK_AUDIT_CREATE,
             actor=by,
             study=study,
             target=study.name[:200],
@@ -285,7 +285,7 @@ def claim_statement_update(
         )
         statement.benchmarks.set(benchmarks or [])
         event_record(
-            verb="claim_edit",
+            verb=Event.Verb.CLAIM_EDIT,
             actor=by,
             study=study,
             target=study.name[:200],

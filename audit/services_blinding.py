@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from coding.models import Study
+from coding.models import Event, Study
 from coding.services import ServiceError, condition_data_open, event_record
 
 from .blinding_check import blinding_check, plan_fields
@@ -61,7 +61,7 @@ def blinding_check_request(*, study: Study, by) -> BlindingCheck:
             return active
         check = BlindingCheck.objects.create(study=study, requested_by=by)
         event_record(
-            verb="blinding_check",
+            verb=Event.Verb.BLINDING_CHECK,
             actor=by,
             study=study,
             target=f"check {check.pk}",

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from alignweb.bounds import ID, param_int
 from coding.csvsafe import csv_lines
+from coding.models import Event
 from coding.permissions import LEADS, access_study
 from coding.selectors import study_summary
 from coding.services import event_record
@@ -192,7 +193,7 @@ def _export_snapshot(request: HttpRequest, study_id: int, kind: str):
     state = snapshot_current(study=study, by=request.user)
     snapshot = state.snapshot
     event_record(
-        verb="export",
+        verb=Event.Verb.EXPORT,
         actor=request.user,
         study=study,
         target=f"agreement.{kind}",

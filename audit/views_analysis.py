@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 
 from audit.stats.profiles import efficacy_compute, efficacy_input, matrix_build, profiles_build
 from coding.csvsafe import csv_lines
-from coding.models import Study
+from coding.models import Event, Study
 from coding.permissions import LEADS, access_study
 from coding.selectors import study_summary
 from coding.services import ServiceError, event_record
@@ -90,7 +90,7 @@ def audit_matrix(request: HttpRequest, study_id: int) -> HttpResponse:
 def audit_matrix_csv(request: HttpRequest, study_id: int) -> StreamingHttpResponse:
     study = access_study(request.user, study_id, roles=LEADS)
     data = _matrix(study)
-    event_record(verb="export", actor=request.user, study=study, target="audit_matrix.csv")
+    event_record(verb=Event.Verb.EXPORT, actor=request.user, study=study, target="audit_matrix.csv")
     header = [
         "title",
         "item",
@@ -184,7 +184,9 @@ def scaffold_efficacy_json(request: HttpRequest, study_id: int) -> HttpResponse:
         return redirect("audit:scaffold-efficacy", study.pk)
     inp = efficacy_input(rows)
     result = efficacy_compute(inp.rows)["result"] if inp.rows else None
-    event_record(verb="export", actor=request.user, study=study, target="scaffold_efficacy.json")
+    event_record(
+        verb=Event.Verb.EXPORT, actor=request.user, study=study, target="scaffold_efficacy.json"
+    )
     response = HttpResponse(
         json.dumps(result, indent=2, allow_nan=False), content_type="application/json"
     )
@@ -267,7 +269,9 @@ def claim_report(request: HttpRequest, study_id: int) -> HttpResponse:
 def _report_download(request: HttpRequest, study_id: int, kind: str) -> tuple[Study, dict]:
     study = access_study(request.user, study_id, roles=LEADS)
     report = claim_report_build(study=study, by=request.user)
-    event_record(verb="export", actor=request.user, study=study, target=f"claim_report.{kind}")
+    event_record(
+        verb=Event.Verb.EXPORT, actor=request.user, study=study, target=f"claim_report.{kind}"
+    )
     return study, report
 
 

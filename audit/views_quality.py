@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from alignweb.permissions import LEADS, access_study
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from coding.permissions import LEADS, access_study
 from coding.selectors import study_summary
 
 from .agreement_tables import band, legend

@@ -102,7 +102,7 @@ def main() -> None:
     from audit.blinding_check import blinding_check
     from audit.selectors_blinding import blinding_inputs
     from coding.services import scrub_rule_add
-    from transcripts.demo import generate_demo_run, run_to_study
+    from demo.generation import generate_demo_run, run_to_study
     from transcripts.models import Transcript
 
     lead = get_user_model().objects.create_user(username="bench-lead")

@@ -13,34 +13,14 @@ from typing import Any
 from .invites import role_label
 from .models import Event
 
-LABELS: dict[str, str] = {
-    "study_create": "Study created",
-    "member_add": "Member added",
-    "invite_create": "Invited",
-    "invite_renew": "Invitation renewed",
-    "invite_revoke": "Invitation withdrawn",
-    "invite_accept": "Invitation accepted",
-    "member_remove": "Member removed",
-    "member_replace": "Coder replaced",
-    "import": "Items imported",
-    "assign": "Work assigned",
-    "study_open": "Study opened",
-    "submit": "Item submitted",
-    "pair_submit": "Pair judged",
-    "reconcile_auto": "Auto-agreed",
-    "reconcile": "Reconciled",
-    "study_lock": "Study locked",
-    "unblind": "Study unblinded",
-    "key_view": "Condition key read",
-    "export": "Export",
-    "claim_edit": "Claim report edited",
-    "benchmark_audit_create": "Benchmark audit created",
-}
 MAX_TEXT = 300
 
 
 def label(verb: str) -> str:
-    return LABELS.get(verb) or verb.replace("_", " ").capitalize()
+    """The words for an action (Event.Verb's label; unknown verbs spelt out)."""
+    if verb in Event.Verb.values:
+        return str(Event.Verb(verb).label)
+    return verb.replace("_", " ").capitalize()
 
 
 def _text(value: Any) -> str:

@@ -371,7 +371,7 @@ def export_start(*, study: Study, kind: str, by, upto: int | None = None) -> Csv
         # The condition columns are key data: through the one logged door.
         condition_data_open(study=study, by=by, what="wide export with conditions", reason="export")
     event_record(
-        verb="export",
+        verb=Event.Verb.EXPORT,
         actor=by,
         study=study,
         target=kind,
@@ -414,7 +414,7 @@ def export_provenance(
         # The condition columns are key data: through the one logged door.
         condition_data_open(study=study, by=by, what="wide export with conditions", reason="export")
     event_record(
-        verb="export",
+        verb=Event.Verb.EXPORT,
         actor=by,
         study=study,
         target=f"{kind}.provenance",

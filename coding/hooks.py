@@ -17,7 +17,8 @@ apps register them in their ``AppConfig.ready()``:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,25 @@ def on_submit(listener: SubmitListener) -> SubmitListener:
     return listener
 
 
+_quiet = 0  # > 0 inside ``submissions_quiet()``
+
+
+@contextmanager
+def submissions_quiet() -> Iterator[None]:
+    """Bulk loaders (the demo) submit thousands of scores: listeners are not called in
+    here, and the loader refreshes what it needs once at the end."""
+    global _quiet
+    _quiet += 1
+    try:
+        yield
+    finally:
+        _quiet -= 1
+
+
 def submitted(study_id: int) -> None:
     """Tell every listener that a submission of ``study_id`` committed."""
+    if _quiet:
+        return
     for listener in list(_submit_listeners):
         try:
             listener(study_id)

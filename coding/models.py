@@ -279,7 +279,50 @@ class Event(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    verb = models.CharField(max_length=40)
+
+    class Verb(models.TextChoices):
+        """Every action the log records, with the words the event log page shows."""
+
+        STUDY_CREATE = "study_create", "Study created"
+        MEMBER_ADD = "member_add", "Member added"
+        INVITE_CREATE = "invite_create", "Invited"
+        INVITE_RENEW = "invite_renew", "Invitation renewed"
+        INVITE_REVOKE = "invite_revoke", "Invitation withdrawn"
+        INVITE_ACCEPT = "invite_accept", "Invitation accepted"
+        MEMBER_REMOVE = "member_remove", "Member removed"
+        MEMBER_REPLACE = "member_replace", "Coder replaced"
+        IMPORT = "import", "Items imported"
+        ASSIGN = "assign", "Work assigned"
+        STUDY_OPEN = "study_open", "Study opened"
+        SUBMIT = "submit", "Item submitted"
+        PAIR_SUBMIT = "pair_submit", "Pair judged"
+        RECONCILE_AUTO = "reconcile_auto", "Auto-agreed"
+        RECONCILE = "reconcile", "Reconciled"
+        STUDY_LOCK = "study_lock", "Study locked"
+        UNBLIND = "unblind", "Study unblinded"
+        KEY_VIEW = "key_view", "Condition key read"
+        KEY_UPDATE = "key_update", "Condition key updated"
+        EXPORT = "export", "Export"
+        CLAIM_EDIT = "claim_edit", "Claim report edited"
+        BENCHMARK_AUDIT_CREATE = "benchmark_audit_create", "Benchmark audit created"
+        BENCHMARK_ADD = "benchmark_add", "Benchmark added"
+        BENCHMARK_EDIT = "benchmark_edit", "Benchmark edited"
+        BENCHMARK_PROPOSE = "benchmark_propose", "Benchmark edit proposed"
+        BENCHMARK_PROPOSAL_ACCEPTED = "benchmark_proposal_accepted", "Benchmark proposal accepted"
+        BENCHMARK_PROPOSAL_REJECTED = "benchmark_proposal_rejected", "Benchmark proposal rejected"
+        BLINDING_CHECK = "blinding_check", "Blinding check run"
+        SCRUB_RULE_ADD = "scrub_rule_add", "Scrubber rule added"
+        SCRUB_RULE_DELETE = "scrub_rule_delete", "Scrubber rule removed"
+        GOLD_SET = "gold_set", "Gold item set"
+        QUALITY_SETTINGS = "quality_settings", "Quality settings changed"
+        QUALIFICATION = "qualification", "Qualification round decided"
+        QUALIFICATION_RETRY = "qualification_retry", "Qualification retry allowed"
+        JUDGE_RUN_START = "judge_run_start", "Model co-coder run started"
+        JUDGE_RUN_CANCEL = "judge_run_cancel", "Model co-coder run cancelled"
+        JUDGE_RUN_RETRY = "judge_run_retry", "Model co-coder run retried"
+        JUDGE_INCLUDE = "judge_include", "Model co-coder inclusion changed"
+
+    verb = models.CharField(max_length=40, choices=Verb.choices)
     target = models.CharField(max_length=200, blank=True)
     payload = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)

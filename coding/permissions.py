@@ -26,7 +26,7 @@ UserLike = AbstractBaseUser | AnonymousUser
 _CODE = re.compile(r"^[A-Za-z0-9-]{1,16}$")
 
 
-def _valid_code(code: object) -> bool:
+def valid_code(code: object) -> bool:
     return isinstance(code, str) and bool(_CODE.match(code))
 
 
@@ -89,7 +89,7 @@ def access_assignment(
     One query: the coder's membership, the item and the study are checked in the same join,
     and the study and its rubric come along (select_related) for the caller.
     """
-    if not user.is_authenticated or not _valid_code(public_code):
+    if not user.is_authenticated or not valid_code(public_code):
         raise Http404("No such item.")
     filters = {}
     if study_id is not None:
@@ -118,7 +118,7 @@ def access_pair_assignment(user: UserLike, public_code: str, study_id: int | str
 
     One query, like ``access_assignment``; the pair's two items and the study come along.
     """
-    if not user.is_authenticated or not _valid_code(public_code):
+    if not user.is_authenticated or not valid_code(public_code):
         raise Http404("No such pair.")
     try:
         study_pk = int(study_id)
@@ -147,7 +147,7 @@ def access_study_item(
 ) -> Item:
     """An item of study ``study_id`` where the user holds one of ``roles``, or 404 (one
     query; ``item.study`` and its rubric come along)."""
-    if not user.is_authenticated or not _valid_code(public_code):
+    if not user.is_authenticated or not valid_code(public_code):
         raise Http404("No such item.")
     try:
         study_pk = int(study_id)

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alignweb.version import code_version
-from coding.models import Item, Study
+from coding.models import Event, Item, Study
 from coding.services import ServiceError, event_record
 
 from .judge_cells import DEFAULT_FORMAT_ATTEMPTS, rubric_dimensions
@@ -96,7 +96,7 @@ def judge_run_create(
             batch_size=1000,
         )
         event_record(
-            verb="judge_run_start",
+            verb=Event.Verb.JUDGE_RUN_START,
             actor=by,
             study=study,
             target=f"judge run {run.pk}",
@@ -119,7 +119,7 @@ def judge_run_cancel(*, run: JudgeRun, by) -> JudgeRun:
         JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.RUNNING).update(
             status=JudgeRun.Status.CANCELLED, finished_at=timezone.now()
         )
-        event_record(verb="judge_run_cancel", actor=by, study=run.study, target=str(run))
+        event_record(verb=Event.Verb.JUDGE_RUN_CANCEL, actor=by, study=run.study, target=str(run))
     run.refresh_from_db()
     return run
 
@@ -139,7 +139,11 @@ def judge_run_retry_failed(*, run: JudgeRun, by) -> int:
             return 0
         JudgeRun.objects.filter(pk=run.pk).update(status=JudgeRun.Status.RUNNING, finished_at=None)
         event_record(
-            verb="judge_run_retry", actor=by, study=run.study, target=str(run), payload={"cells": n}
+            verb=Event.Verb.JUDGE_RUN_RETRY,
+            actor=by,
+            study=run.study,
+            target=str(run),
+            payload={"cells": n},
         )
         _enqueue(run)
     return n
@@ -172,7 +176,7 @@ def judge_counts_as_coder_set(*, run: JudgeRun, include: bool, by) -> JudgeRun:
             JudgeRun.objects.filter(pk=run.pk).update(counts_as_coder=False)
             locked.counts_as_coder = False
         event_record(
-            verb="judge_include" if include else "judge_exclude",
+            verb=Event.Verb.JUDGE_INCLUDE if include else "judge_exclude",
             actor=by,
             study=study,
             target=str(run),

@@ -415,6 +415,7 @@ def run_to_study(
     coders_per_item: int = 2,
     seed: int | None = None,
     lead: str = "",
+    description: str = "",
 ) -> Study:
     """Turn a finished run into a blinded coding study; links each transcript to its item.
 
@@ -477,7 +478,7 @@ def run_to_study(
             coders_per_item=coders_per_item,
             seed=seed,
             # Coders see the description: nothing about the run (its name may name models).
-            description=f"{len(cells)} generated transcripts.",
+            description=description.strip() or f"{len(cells)} generated transcripts.",
             lead=lead_user,
         )
         result = items_import(

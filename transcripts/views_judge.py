@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.judge_calibration import CSV_HEADER, LABELS, calibration_csv_rows
 from coding.csvsafe import csv_lines
+from coding.models import Event
 from coding.permissions import LEADS, access_study
 from coding.services import ServiceError, event_record
 
@@ -159,7 +160,7 @@ def _export(request, study_id, judge_id, kind):
     study = access_study(request.user, study_id, roles=LEADS)
     run = sel.judge_run_get(study=study, run_id=judge_id)
     event_record(
-        verb="export",
+        verb=Event.Verb.EXPORT,
         actor=request.user,
         study=study,
         target=f"judge-calibration.{kind}",

@@ -3,8 +3,8 @@ coder's own training feedback. Outsiders and other roles get 404 (``access_study
 
 from __future__ import annotations
 
-from alignweb.permissions import LEADS, access_assignment, access_study
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from alignweb.parsers import SafeJSONParser
 from coding.api import CODER
 from coding.models import Item
+from coding.permissions import LEADS, access_assignment, access_study
 from coding.selectors.gold import gold_feedback, gold_list, qualification_status, study_coder_get
 from coding.services.gold import (
     gold_set,
@@ -108,6 +109,7 @@ class GoldListView(APIView):
 class QualificationView(APIView):
     """Lead: each coder's latest qualification attempt (passed / failed / pending)."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, study_id: int) -> Response:
         study = access_study(request.user, study_id, roles=LEADS)
         return Response(
@@ -130,7 +132,7 @@ class QualificationRetryView(APIView):
 
     parser_classes = [SafeJSONParser]
 
-    @extend_schema(request=RetrySerializer)
+    @extend_schema(request=RetrySerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, study_id: int) -> Response:
         study = access_study(request.user, study_id, roles=LEADS)
         data = RetrySerializer(data=request.data)
@@ -147,6 +149,7 @@ class MyFeedbackView(APIView):
     training mode. 404 otherwise (not gold, not submitted, not training): the same answer
     as for an item you do not have, so it reveals nothing before you submit."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, study_id: int, code: str) -> Response:
         access_study(request.user, study_id, roles=CODER)
         assignment = access_assignment(request.user, code, study_id=study_id)

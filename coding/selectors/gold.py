@@ -106,8 +106,11 @@ def qualification_status(*, study: Study) -> list[QualificationRow]:
 
 
 def study_coder_get(*, study: Study, username: str):
-    """A coder of this study by username, or None."""
+    """A coder of this study by username, or None (also for text no username can be)."""
     from django.contrib.auth import get_user_model
+
+    if not isinstance(username, str) or "\x00" in username:
+        return None
 
     return (
         get_user_model()

@@ -133,7 +133,7 @@ def condition_data_open(
         **(detail or {}),
     }
     return event_record(
-        verb="key_view",
+        verb=Event.Verb.KEY_VIEW,
         actor=by,
         study=study,
         target=(target or what)[:200],

@@ -25,6 +25,7 @@ from alignweb.bounds import OutOfBounds, parse_int
 from coding import hooks
 from coding.models import (
     Assignment,
+    Event,
     GoldAssignment,
     GoldItem,
     GoldVersion,
@@ -90,7 +91,7 @@ def quality_settings_update(
         current.pass_kappa = float(pass_kappa)
         current.save()
         event_record(
-            verb="quality_settings",
+            verb=Event.Verb.QUALITY_SETTINGS,
             actor=by,
             study=study,
             target=study.name,
@@ -168,7 +169,7 @@ def gold_set(
             current.save(update_fields=["expected", "explanations"])
             version = current
         event_record(
-            verb="gold_set",
+            verb=Event.Verb.GOLD_SET,
             actor=by,
             study=study,
             target=item.public_code,
@@ -286,7 +287,7 @@ def qualification_evaluate(attempt: QualificationAttempt) -> str:
         decided_at=timezone.now(),
     )
     event_record(
-        verb="qualification",
+        verb=Event.Verb.QUALIFICATION,
         actor=None,
         study=study,
         target=str(attempt.coder_id),
@@ -382,7 +383,7 @@ def qualification_retry(*, study: Study, coder, by) -> QualificationAttempt:
             reuse = [pk for pk, _ in spare_roles[:need]]
             GoldAssignment.objects.filter(pk__in=reuse).update(attempt=attempt)
         event_record(
-            verb="qualification_retry",
+            verb=Event.Verb.QUALIFICATION_RETRY,
             actor=by,
             study=study,
             target=coder.get_username(),

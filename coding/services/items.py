@@ -12,7 +12,7 @@ from django.db import transaction
 from alignweb.bulk import bulk_insert
 from coding.import_preview import errors_in_row_order
 from coding.importing import Record, parse_import
-from coding.models import ConditionKey, Item, Study, new_public_code
+from coding.models import ConditionKey, Event, Item, Study, new_public_code
 
 from .errors import ServiceError
 from .events import event_record
@@ -147,7 +147,7 @@ def items_import_records(
             redactions=sum(i.redaction_count for i in items),
         )
         event_record(
-            verb="import",
+            verb=Event.Verb.IMPORT,
             actor=by,
             study=study,
             target=source[:200],

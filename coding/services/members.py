@@ -26,6 +26,7 @@ from coding.invites import (
 from coding.models import (
     Assignment,
     ConditionKey,
+    Event,
     Invite,
     MemberRemoval,
     Membership,
@@ -109,7 +110,7 @@ def invites_create(
             )
             issued.append(IssuedInvite(invite, token))
         event_record(
-            verb="invite_create",
+            verb=Event.Verb.INVITE_CREATE,
             actor=by,
             study=study,
             target=f"{len(entries)} invitation(s)",
@@ -133,7 +134,7 @@ def invite_renew(*, invite: Invite, by, ttl_days: int = DEFAULT_TTL_DAYS) -> Iss
         if not updated:
             raise Conflict("This invitation was accepted already.")
         event_record(
-            verb="invite_renew", actor=by, study=invite.study, target=invite.email,
+            verb=Event.Verb.INVITE_RENEW, actor=by, study=invite.study, target=invite.email,
             payload={"role": invite.role, "expires_days": ttl_days},
         )  # fmt: skip
     invite.refresh_from_db()
@@ -148,7 +149,7 @@ def invite_revoke(*, invite: Invite, by) -> None:
         if not updated:
             raise Conflict("This invitation was accepted or withdrawn already.")
         event_record(
-            verb="invite_revoke", actor=by, study=invite.study, target=invite.email,
+            verb=Event.Verb.INVITE_REVOKE, actor=by, study=invite.study, target=invite.email,
             payload={"role": invite.role},
         )  # fmt: skip
 
@@ -174,7 +175,7 @@ def _join(invite: Invite, user) -> Membership:
     membership = Membership.objects.create(study=invite.study, user=user, role=invite.role)
     Invite.objects.filter(pk=invite.pk).update(accepted_by=user)
     event_record(
-        verb="invite_accept", actor=user, study=invite.study, target=user.get_username(),
+        verb=Event.Verb.INVITE_ACCEPT, actor=user, study=invite.study, target=user.get_username(),
         payload={"email": invite.email, "role": invite.role},
     )  # fmt: skip
     return membership
@@ -289,7 +290,7 @@ def member_remove(*, membership: Membership, by, replacement=None, reason: str =
             **counts,
         )
         event_record(
-            verb="member_replace" if replacement is not None else "member_remove",
+            verb=Event.Verb.MEMBER_REPLACE if replacement is not None else Event.Verb.MEMBER_REMOVE,
             actor=by,
             study=study,
             target=membership.user.get_username(),

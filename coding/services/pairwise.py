@@ -19,6 +19,7 @@ from coding.assignment import Placement, assign
 from coding.models import (
     ConditionKey,
     Dimension,
+    Event,
     Membership,
     Pair,
     PairAssignment,
@@ -107,7 +108,7 @@ def pairs_create(*, study: Study, by=None) -> int:
             batch_size=1000,
         )
         event_record(
-            verb="assign",
+            verb=Event.Verb.ASSIGN,
             actor=by,
             study=study,
             target=study.name,
@@ -184,7 +185,7 @@ def pair_judgment_submit(
                 ]
             )
             event_record(
-                verb="pair_submit",
+                verb=Event.Verb.PAIR_SUBMIT,
                 actor=by,
                 study=study,
                 target=assignment.pair.public_code,

@@ -21,6 +21,7 @@ from coding.models import (
     Assignment,
     ConditionKey,
     Dimension,
+    Event,
     GoldItem,
     Item,
     Pair,
@@ -78,7 +79,7 @@ def _record_agreed(study: Study, item: Item | None, cells: list[tuple[int, int, 
     # ignore_conflicts: a concurrent auto-agree or a human decision that got there first wins.
     Reconciliation.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
     event_record(
-        verb="reconcile_auto",
+        verb=Event.Verb.RECONCILE_AUTO,
         study=study,
         target=item.public_code if item is not None else study.name[:200],
         payload={"agreed": len(new)},
@@ -225,7 +226,7 @@ def reconciliation_decide(
             change[field] = change.get(field, 0) - 1
         tally_add(study_id=item.study_id, user_id=getattr(by, "pk", None), **change)
         event_record(
-            verb="reconcile",
+            verb=Event.Verb.RECONCILE,
             actor=by,
             study=item.study,
             target=target,
@@ -290,7 +291,7 @@ def study_lock(*, study: Study, by, override: bool = False, reason: str = "") ->
         if not updated:
             raise Conflict("Only an open study can be locked; it was changed elsewhere. Reload.")
         event_record(
-            verb="study_lock",
+            verb=Event.Verb.STUDY_LOCK,
             actor=by,
             study=study,
             target=study.name[:200],
@@ -314,7 +315,7 @@ def study_unblind(*, study: Study, by, reason: str) -> Study:
         if not updated:
             raise Conflict("Only a locked study can be unblinded; it was changed elsewhere.")
         event_record(
-            verb="unblind",
+            verb=Event.Verb.UNBLIND,
             actor=by,
             study=study,
             target=study.name[:200],

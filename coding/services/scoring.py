@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from coding import hooks
-from coding.models import Assignment, Dimension, Item, Score, Study
+from coding.models import Assignment, Dimension, Event, Item, Score, Study
 from coding.rubric_cache import rubric_dimensions
 
 from .errors import Conflict, ServiceError
@@ -156,7 +156,7 @@ def score_submit(
             else:
                 _auto_agree_if_complete(item, assignment.coder_id)
             event_record(
-                verb="submit",
+                verb=Event.Verb.SUBMIT,
                 actor=by,
                 study=item.study,
                 target=item.public_code,

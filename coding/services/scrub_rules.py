@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 
 from coding.importing import Record
-from coding.models import ConditionKey, Item, ScrubRule, Study
+from coding.models import ConditionKey, Event, Item, ScrubRule, Study
 from coding.scrubbing import Scrubber, build_scrubber, fold
 
 from .errors import ServiceError
@@ -153,7 +153,7 @@ def scrub_rule_add(*, study: Study, kind: str, text: str, by) -> ScrubRule:
             study=study, kind=kind, text=text, added_by=by, redactions=sum(found.values())
         )
         event_record(
-            verb="scrub_rule_add",
+            verb=Event.Verb.SCRUB_RULE_ADD,
             actor=by,
             study=study,
             target=f"{kind} rule",
@@ -168,7 +168,7 @@ def scrub_rule_delete(*, rule: ScrubRule, by) -> None:
         deleted, _ = ScrubRule.objects.filter(pk=rule.pk).delete()
         if deleted:
             event_record(
-                verb="scrub_rule_delete",
+                verb=Event.Verb.SCRUB_RULE_DELETE,
                 actor=by,
                 study=rule.study,
                 target=f"{rule.kind} rule",

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from coding.assignment import Placement, assign
-from coding.models import Assignment, ConditionKey, GoldItem, Item, Membership, Rubric, Study
+from coding.models import Assignment, ConditionKey, Event, GoldItem, Item, Membership, Rubric, Study
 
 from .door import condition_data_open
 from .errors import Conflict, ServiceError
@@ -60,7 +60,7 @@ def study_create(
         else:
             Membership.objects.create(study=study, user=by, role=Role.LEAD)
         event_record(
-            verb="study_create",
+            verb=Event.Verb.STUDY_CREATE,
             actor=by,
             study=study,
             target=study.name,
@@ -84,7 +84,11 @@ def membership_add(*, study: Study, username: str, role: str, by) -> Membership:
         if not created:
             raise ServiceError(f"{user.username} is already a {membership.get_role_display()}.")
         event_record(
-            verb="member_add", actor=by, study=study, target=user.username, payload={"role": role}
+            verb=Event.Verb.MEMBER_ADD,
+            actor=by,
+            study=study,
+            target=user.username,
+            payload={"role": role},
         )
     return membership
 
@@ -143,7 +147,7 @@ def assignments_extend(*, study: Study, by=None) -> int:
     placements = made
     if placements:
         event_record(
-            verb="assign",
+            verb=Event.Verb.ASSIGN,
             actor=by,
             study=study,
             target=study.name,
@@ -165,7 +169,7 @@ def study_open(*, study: Study, by) -> Study:
         Rubric.objects.filter(pk=study.rubric_id).update(frozen=True)
         study.refresh_from_db()
         assignments_extend(study=study, by=by)
-        event_record(verb="study_open", actor=by, study=study, target=study.name)
+        event_record(verb=Event.Verb.STUDY_OPEN, actor=by, study=study, target=study.name)
     return study
 
 

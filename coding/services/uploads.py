@@ -24,7 +24,7 @@ from django.utils import timezone
 from coding.condition_keys import KeyParse, KeyRow, parse_condition_keys
 from coding.import_preview import CONDITION_NAMES, PREVIEW_ROWS, import_preview
 from coding.importing import parse_import
-from coding.models import ConditionKey, Item, PendingUpload, Study
+from coding.models import ConditionKey, Event, Item, PendingUpload, Study
 
 from .errors import Conflict, ServiceError
 from .events import event_record
@@ -268,6 +268,10 @@ def condition_keys_confirm(*, upload: PendingUpload, by) -> dict[str, Any]:
             "fields_changed": dict(sorted(changed.items())),
         }
         event_record(
-            verb="key_update", actor=by, study=study, target=upload.filename, payload=payload
+            verb=Event.Verb.KEY_UPDATE,
+            actor=by,
+            study=study,
+            target=upload.filename,
+            payload=payload,
         )
     return payload

@@ -8,8 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from coding.event_display import LABELS, describe
+from coding.event_display import describe
 from coding.forms_people import EventFilterForm
+from coding.models import Event
 from coding.permissions_people import lead_study
 from coding.selectors import items as selectors_items
 from coding.selectors.events import EventFilters, event_actor_choices, event_page
@@ -32,7 +33,7 @@ def study_events(request: HttpRequest, study_id: int) -> HttpResponse:
     form = EventFilterForm(
         request.GET or None,
         actors=event_actor_choices(study=study),
-        actions=sorted(LABELS.items(), key=lambda kv: kv[1]),
+        actions=sorted(Event.Verb.choices, key=lambda kv: kv[1]),
     )
     form.is_valid()  # invalid fields are dropped; valid ones still filter
     data = getattr(form, "cleaned_data", {})

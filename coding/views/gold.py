@@ -3,7 +3,6 @@ coder's training feedback after submitting a gold item."""
 
 from __future__ import annotations
 
-from alignweb.permissions import LEADS, access_assignment, access_study
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from coding import selectors
 from coding.models import Item
+from coding.permissions import LEADS, access_assignment, access_study, valid_code
 from coding.rubric_cache import rubric_dimensions
 from coding.selectors.gold import gold_feedback, gold_list, qualification_status, study_coder_get
 from coding.services import Conflict, ServiceError
@@ -97,7 +97,7 @@ def gold_import_view(request: HttpRequest, study_id: int) -> HttpResponse:
 def gold_set_view(request: HttpRequest, study_id: int) -> HttpResponse:
     study = access_study(request.user, study_id, roles=LEADS)
     code = request.POST.get("item_code", "").strip()[:16]
-    item = Item.objects.filter(study=study, public_code=code).first()
+    item = Item.objects.filter(study=study, public_code=code).first() if valid_code(code) else None
     if item is None:
         messages.error(request, f"No item {code!r} in this study.")
         return redirect("coding:gold", study.pk)

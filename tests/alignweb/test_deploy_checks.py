@@ -224,7 +224,7 @@ def test_security_headers_on_html_json_and_api(client, coder_pages, prod_setting
 
 # -------------------------------------------------------------- default credentials
 
-DEMO_COMMAND = "coding/management/commands/demo.py"
+DEMO_COMMAND = "demo/management/commands/demo.py"
 SECRET_NAME = re.compile(r"(^|_)(password|passwd|pwd|secret|secret_key|api_key|token)$", re.I)
 URL_WITH_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 

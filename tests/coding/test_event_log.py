@@ -8,7 +8,7 @@ import re
 from django.urls import reverse
 from django.utils import timezone
 
-from coding.event_display import LABELS, describe
+from coding.event_display import describe, label
 from coding.models import Assignment, Event
 from coding.services import event_record, score_submit
 from tests.coding.conftest import full_values
@@ -44,7 +44,11 @@ def test_every_label_has_a_sentence_for_its_real_payload(open_study):
     """Each service's payload shape renders without falling back to key: value pairs."""
     for event in Event.objects.filter(study=open_study.study):
         row = describe(event)
-        assert row.label == LABELS[event.verb] and row.summary and ":" not in row.summary[:12]
+        assert (
+            row.label == label(event.verb) == Event.Verb(event.verb).label
+            and row.summary
+            and ":" not in row.summary[:12]
+        )
 
 
 def test_reconcile_and_removal_details():

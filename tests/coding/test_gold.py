@@ -4,7 +4,6 @@ agreement, reconciliation and exports, training feedback, and the qualification 
 from __future__ import annotations
 
 import pytest
-from coding.selectors_reconcile import reconcile_queue
 
 from audit.selectors import first_pass_ratings
 from coding import selectors
@@ -18,6 +17,7 @@ from coding.models import (
     Reconciliation,
 )
 from coding.selectors.gold import gold_feedback, qualification_status
+from coding.selectors.reconcile import reconcile_queue
 from coding.services import Conflict, ServiceError
 from coding.services.gold import (
     gold_import_csv,

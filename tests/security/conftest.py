@@ -176,7 +176,7 @@ def _gold_item_with_feedback(p: Personas, code: str) -> str:
 def build_world(p: Personas | None = None, *, n_items: int = 6) -> World:
     from audit.registry import benchmark_propose
     from audit.services import benchmark_create
-    from transcripts.demo import generate_demo_run
+    from demo.generation import generate_demo_run
 
     p = p or make_personas()
     if not hasattr(p, "operator"):

@@ -142,7 +142,7 @@ def _start_ids_at(model, start: int) -> None:
 
 
 def build_generated() -> Generated:
-    from transcripts.demo import generate_demo_run, run_to_study
+    from demo.generation import generate_demo_run, run_to_study
     from transcripts.models import Transcript
 
     _start_ids_at(Item, ITEM_PK_START)

@@ -146,7 +146,7 @@ def _hostile_gold(p, rubric, code: str) -> str:
 
 def build_hostile() -> Hostile:
     from audit.services import benchmark_create, claim_statement_update
-    from transcripts.demo import generate_demo_run
+    from demo.generation import generate_demo_run
     from transcripts.models import GenerationRun, ModelEndpoint, Transcript
 
     p = make_personas()

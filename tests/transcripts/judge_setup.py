@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from coding.demo_scripted import scripted_scores
 from coding.models import Assignment, Study
 from coding.services import score_submit
 from tests.factories import AssignmentFactory, ConditionKeyFactory, ItemFactory
+from transcripts.providers.scripted_rules import scripted_scores
 
 REPLIES = [
     "Before I write anything, a few things I need to know: who is it for?",

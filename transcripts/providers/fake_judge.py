@@ -2,7 +2,7 @@
 
 A request whose system prompt carries ``judge_prompt.JUDGE_MARKER`` asks for rubric
 scores. The reply scores each dimension the way the demo's scripted coders do (the marker
-phrases of ``coding.demo_scripted``, read from the assistant turns), then moves some
+phrases of ``transcripts.providers.scripted_rules``, read from the assistant turns), then moves some
 values one level with a per-dimension, per-model lean (lenient on verification, strict on
 process), so human-model agreement is high but not perfect and differs by dimension.
 
@@ -17,7 +17,7 @@ import hashlib
 import json
 from typing import Any
 
-from coding.demo_scripted import rule_value
+from transcripts.providers.scripted_rules import rule_value
 
 from ..judge_prompt import JUDGE_MARKER
 

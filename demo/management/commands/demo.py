@@ -11,7 +11,7 @@
 3. "Demo: benchmark audit" (when the audit app provides it): benchmark descriptions
    dual-coded and reconciled, for the audit matrix.
 4. "Demo: coder quality": gold items, a qualification round, training mode, three
-   scripted coders of whom one drifts (coding/demo_quality.py), and coder1.
+   scripted coders of whom one drifts (demo/quality.py), and coder1.
 
 Refuses to run with DEBUG off, except in the local stack of ``make run`` (LOCAL_MODE):
 demo credentials must never reach a production database. Every run also points the demo
@@ -26,11 +26,19 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.test.utils import override_settings
 
-from coding.demo_quality import DRIFT_AFTER, DRIFTER, QUALITY, quality_study
-from coding.demo_scripted import scripted_scores
-from coding.models import Assignment, Item, Membership, Study
+from audit.services import claim_statement_update
+from coding import hooks
+from coding.models import Assignment, Item, Study
+from demo.quality import (
+    DRIFT_AFTER,
+    DRIFTER,
+    QUALITY,
+    QUALITY_DESCRIPTION,
+    members_add,
+    quality_study,
+)
+from transcripts.providers.scripted_rules import scripted_scores
 
 DEMO_USERS = ["lead", "coder1", "coder2", "adjudicator", "operator"]
 SCRIPTED = ["sim-coder-a", "sim-coder-b", "sim-coder-c"]
@@ -50,8 +58,13 @@ class Command(BaseCommand):
             help="Only the demo users and their demo endpoints (no studies).",
         )
 
-    @override_settings(AGREEMENT_SNAPSHOT_ON_SUBMIT=False)
     def handle(self, *args, **options) -> None:
+        # Thousands of scripted submissions: no snapshot per submission, one per study at
+        # the end (_snapshots).
+        with hooks.submissions_quiet():
+            self._handle(**options)
+
+    def _handle(self, **options) -> None:
         if not settings.DEBUG and not settings.LOCAL_MODE:
             raise CommandError(
                 "The demo command only runs with DEBUG on or in the local stack of "
@@ -98,14 +111,14 @@ class Command(BaseCommand):
     def _endpoints(self) -> None:
         """The three demo endpoints for each demo user who may generate (the lead and the
         operator), pointing at the offline model server of ``make run``."""
-        from transcripts.demo import demo_endpoints
+        from demo.generation import demo_endpoints
 
         for user in get_user_model().objects.filter(username__in=["lead", "operator"]):
             demo_endpoints(lead=user)
 
     def _co_coder(self, study: Study, lead) -> None:
         """A model co-coder run on the study (eager, in this process; see judge_demo)."""
-        from transcripts.judge_demo import judge_demo_run
+        from demo.judge import judge_demo_run
 
         run = judge_demo_run(study=study, lead=lead)
         scored = run.cells.filter(state="succeeded").count()
@@ -117,10 +130,8 @@ class Command(BaseCommand):
 
     def _snapshots(self, *studies: Study | None) -> None:
         """One agreement snapshot per study (per-submission refreshes were off)."""
-        try:
-            from audit.services import snapshot_refresh
-        except ImportError:
-            return
+        from audit.services import snapshot_refresh
+
         for study in studies:
             if study is not None:
                 snapshot_refresh(study=study, by=None)
@@ -138,9 +149,7 @@ class Command(BaseCommand):
         return users
 
     def _members(self, study: Study, users: dict, coders: list[str]) -> None:
-        for username in coders:
-            Membership.objects.create(study=study, user=users[username], role="coder")
-        Membership.objects.create(study=study, user=users["adjudicator"], role="adjudicator")
+        members_add(study, users, coders)
 
     @transaction.atomic  # one commit for the whole scripted batch (fast on SQLite)
     def _code(self, study: Study, coder, *, limit: int | None = None, noise: float = 0.12) -> None:
@@ -165,15 +174,23 @@ class Command(BaseCommand):
 
     def _stress_study(self, users: dict, n_prompts: int) -> Study:
         from coding.services import reconciliation_auto_agree, study_open
-        from transcripts.demo import generate_demo_run, run_to_study
+        from demo.generation import generate_demo_run, run_to_study
 
         lead = users["lead"]
         # The operator generates and hands the study to the lead, who stays blind.
         run = generate_demo_run(lead=users["operator"], n_prompts=n_prompts)
-        study = run_to_study(run=run, by=users["operator"], name=STRESS, seed=20260523, lead="lead")
-        Study.objects.filter(pk=study.pk).update(
+        study = run_to_study(
+            run=run,
+            by=users["operator"],
+            name=STRESS,
+            seed=20260523,
+            lead="lead",
             description="3 fake models x 4 scaffolds (C1-C4) x 15 prompts, blinded, dual-coded "
             "by scripted coders and reconciled. Unblinded: see Analysis.",
+        )
+        claim_statement_update(
+            study=study,
+            by=lead,
             deployment_context="Offline demo: general-purpose assistant, single-turn prompts.",
         )
         self._members(study, users, SCRIPTED[:2])
@@ -190,9 +207,9 @@ class Command(BaseCommand):
 
     def _adjudicate(self, study: Study, adjudicator) -> None:
         """Resolve each disagreement as an adjudicator would: the rules' value, noted."""
-        from coding.demo_scripted import rule_value
         from coding.models import Reconciliation, Score
         from coding.services import reconciliation_decide
+        from transcripts.providers.scripted_rules import rule_value
 
         dims = {d.code: d for d in study.rubric.dimensions.all()}
         done = set(
@@ -222,13 +239,17 @@ class Command(BaseCommand):
 
     def _hands_on_study(self, users: dict) -> Study:
         from coding.services import study_open
-        from transcripts.demo import generate_demo_run, run_to_study
+        from demo.generation import generate_demo_run, run_to_study
 
         lead = users["lead"]
         run = generate_demo_run(lead=users["operator"], n_prompts=2)
-        study = run_to_study(run=run, by=users["operator"], name=HANDS_ON, seed=42, lead="lead")
-        Study.objects.filter(pk=study.pk).update(
-            description="24 transcripts for you to code: log in as coder1 or coder2."
+        study = run_to_study(
+            run=run,
+            by=users["operator"],
+            name=HANDS_ON,
+            seed=42,
+            lead="lead",
+            description="24 transcripts for you to code: log in as coder1 or coder2.",
         )
         self._members(study, users, ["coder1", "coder2"])
         study_open(study=study, by=lead)
@@ -237,19 +258,23 @@ class Command(BaseCommand):
         return study
 
     def _quality_study(self, users: dict) -> Study:
-        """Gold, a qualification round and a drifting coder (coding/demo_quality.py)."""
-        from transcripts.demo import generate_demo_run, run_to_study
+        """Gold, a qualification round and a drifting coder (demo/quality.py)."""
+        from demo.generation import generate_demo_run, run_to_study
 
         run = generate_demo_run(lead=users["operator"], n_prompts=6)
-        study = run_to_study(run=run, by=users["operator"], name=QUALITY, seed=1954, lead="lead")
+        study = run_to_study(
+            run=run,
+            by=users["operator"],
+            name=QUALITY,
+            seed=1954,
+            lead="lead",
+            description=QUALITY_DESCRIPTION,
+        )
         return quality_study(users, study)
 
     def _benchmark_audit(self, users: dict) -> Study | None:
-        try:
-            from audit.services import benchmark_audit_study_create
-        except ImportError:
-            return None
         from audit.models import Benchmark
+        from audit.services import benchmark_audit_study_create
         from coding.services import reconciliation_auto_agree, study_open
 
         lead = users["lead"]

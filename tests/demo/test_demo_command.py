@@ -28,8 +28,8 @@ def test_demo_builds_studies_and_pages_render(client, settings):
     assert Study.objects.filter(name__startswith="Demo:").count() == 4
     # The coder-quality study: gold items, every scripted coder qualified, one drifts.
     from audit.quality import study_drift
-    from coding.demo_quality import DRIFT_AFTER, DRIFTER, QUALITY
     from coding.selectors.gold import qualification_status
+    from demo.quality import DRIFT_AFTER, DRIFTER, QUALITY
 
     quality = Study.objects.get(name=QUALITY)
     assert Item.objects.filter(study=quality, gold__isnull=False).exists()

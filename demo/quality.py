@@ -3,8 +3,8 @@ scripted coder who drifts. Only the demo command uses this.
 
 Gold answers are what the scripted rules give (``rule_value``): the "truth" the scripted
 coders approximate with their noise. ``sim-coder-c`` codes like the others for their
-first ``DRIFT_AFTER`` submissions and then gets careless (half of their scores one level
-too high), so the drift page flags them; the demo command prints the latency.
+first ``DRIFT_AFTER`` submissions and then gets careless (half of their scores a level
+off), so the drift page flags them; the demo command prints the latency.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import random
 
 from django.db import transaction
 
-from coding.demo_scripted import rule_value, scripted_scores
-from coding.models import Assignment, Item, Membership, Study
+from coding.models import Assignment, Item, Study
+from transcripts.providers.scripted_rules import rule_value, scripted_scores
 
 QUALITY = "Demo: coder quality"
 QUALITY_CODERS = ["sim-coder-a", "sim-coder-b", "sim-coder-c"]
@@ -66,15 +66,34 @@ def _code(study: Study, coder) -> None:
             noise=0.0 if qualifying else 0.12,  # careful in the qualification round
         )
         if coder.username == DRIFTER and n > DRIFT_AFTER:
-            # Careless from here on: each dimension scored one level too high half the
-            # time (seeded by the submission number, so every demo run drifts the same).
+            # Careless from here on: half the dimensions one level off (up, or down from the
+            # top level, so every careless score differs), seeded by the submission number
+            # so every demo run drifts the same whatever the random item codes.
             rng = random.Random(f"{coder.username}|drift|{n}")
             for entry in values.values():
                 if rng.random() < 0.5:
-                    entry["value"] = min(max(levels), entry["value"] + 1)
+                    up = entry["value"] < max(levels)
+                    entry["value"] += 1 if up else -1
         score_submit(
             assignment=assignment, values=values, expected_version=assignment.version, by=coder
         )
+
+
+QUALITY_DESCRIPTION = (
+    f"{N_GOLD} gold items mixed into every queue (25 %), a qualification round of 4 gold "
+    "items, training mode on. sim-coder-c drifts after 20 submissions: see Quality and Drift. "
+    "coder1 can try the qualification round and the training feedback."
+)
+
+
+def members_add(study: Study, users: dict, coders: list[str]) -> None:
+    """The demo coders and the adjudicator join ``study`` (added by its lead, logged)."""
+    from coding.services import membership_add
+
+    lead = users["lead"]
+    for username in coders:
+        membership_add(study=study, username=username, role="coder", by=lead)
+    membership_add(study=study, username="adjudicator", role="adjudicator", by=lead)
 
 
 def quality_study(users: dict, study: Study) -> Study:
@@ -84,15 +103,7 @@ def quality_study(users: dict, study: Study) -> Study:
     from coding.services.gold import quality_settings_update
 
     lead = users["lead"]
-    Study.objects.filter(pk=study.pk).update(
-        description=f"{N_GOLD} gold items mixed into every queue (25 %), a qualification round of "
-        "4 gold items, training mode on. sim-coder-c drifts after 20 submissions: see Quality "
-        "and Drift. coder1 can try the qualification round and the training feedback."
-    )
-    study.refresh_from_db()
-    for username in [*QUALITY_CODERS, "coder1"]:
-        Membership.objects.create(study=study, user=users[username], role="coder")
-    Membership.objects.create(study=study, user=users["adjudicator"], role="adjudicator")
+    members_add(study, users, [*QUALITY_CODERS, "coder1"])
     quality_settings_update(
         study=study, by=lead, gold_rate=25, training=True, qualification_items=4, pass_kappa=0.5
     )
@@ -107,7 +118,7 @@ def quality_study(users: dict, study: Study) -> Study:
 
 def _adjudicate(study: Study, adjudicator) -> None:
     """Decide every open disagreement of fully coded ordinary items by the rules' value."""
-    from coding.selectors_reconcile import reconcile_queue
+    from coding.selectors.reconcile import reconcile_queue
     from coding.services import reconciliation_decide
 
     dims = {d.code: d for d in study.rubric.dimensions.all()}

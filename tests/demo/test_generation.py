@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from coding.models import Item
-from transcripts.demo import generate_demo_run, run_to_study
+from demo.generation import generate_demo_run, run_to_study
 from transcripts.models import GenerationRun, ModelEndpoint
 
 

@@ -10,12 +10,11 @@ endpoints back at the server of ``make run``.
 from __future__ import annotations
 
 from coding.models import Study
-
-from .demo import demo_endpoints
-from .judge_cells import judge_drive
-from .judge_services import judge_run_create
-from .models_judge import JudgeRun
-from .providers.fake_server import FakeModelServer, FakeServerConfig
+from demo.generation import demo_endpoints
+from transcripts.judge_cells import judge_drive
+from transcripts.judge_services import judge_run_create
+from transcripts.models_judge import JudgeRun
+from transcripts.providers.fake_server import FakeModelServer, FakeServerConfig
 
 JUDGE_ENDPOINT = "Borealis 70B (fake)"
 

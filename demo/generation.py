@@ -2,7 +2,7 @@
 
 Called by the ``demo`` management command::
 
-    from transcripts.demo import generate_demo_run, run_to_study
+    from demo.generation import generate_demo_run, run_to_study
     run = generate_demo_run(lead=lead)                      # 180 transcripts, synchronous
     study = run_to_study(run=run, by=lead, name="Scaffold stress test (demo)")
 """
@@ -13,12 +13,11 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from transcripts.builtin import DEMO_PROMPT_SET, install_builtins
 from transcripts.leases import slot_drive
-
-from .builtin import DEMO_PROMPT_SET, install_builtins
-from .models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold
-from .providers.fake_server import FakeModelServer, FakeServerConfig
-from .services import endpoint_create, run_create, run_to_study
+from transcripts.models import GenerationRun, ModelEndpoint, Prompt, PromptSet, Scaffold
+from transcripts.providers.fake_server import FakeModelServer, FakeServerConfig
+from transcripts.services import endpoint_create, run_create, run_to_study
 
 # Name, API, model, and made-up prices (USD per 1M input / output tokens) so the new-run
 # form's cost preview has something to show. Limits are generous: the run page shows them.
