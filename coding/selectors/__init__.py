@@ -164,3 +164,13 @@ def design_matrix_rows(*, study: Study) -> Iterator[tuple[str, str, int]]:
         .values_list("item__public_code", "coder__username", "position")
         .iterator(chunk_size=2000)
     )
+
+
+def fully_coded(items: QuerySet[Item]) -> QuerySet[Item]:
+    """The items of ``items`` that are fully coded: they have assignments and every one is
+    submitted. The one definition (reconciliation queue, auto-agree, home cards); the
+    item browser states apply the same rule to its per-item counts."""
+    return items.annotate(
+        n_assignments=Count("assignments"),
+        n_open=Count("assignments", filter=Q(assignments__status=Assignment.Status.OPEN)),
+    ).filter(n_assignments__gt=0, n_open=0)

@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Count, Q
 
 from coding.models import Assignment, Dimension, Item, Membership, PairAssignment, Reconciliation
+from coding.selectors import fully_coded
 
 
 def _percent(done: int, total: int) -> int:
@@ -56,15 +57,7 @@ def _study_cards(studies: list, with_submissions: bool) -> dict[int, dict[str, A
         .annotate(n=Count("pk"))
         .values_list("study_id", "n")
     )
-    complete_ids = (
-        Item.objects.filter(study_id__in=ids)
-        .annotate(
-            n=Count("assignments"),
-            open_n=Count("assignments", filter=Q(assignments__status=Assignment.Status.OPEN)),
-        )
-        .filter(n__gt=0, open_n=0)
-        .values("pk")
-    )
+    complete_ids = fully_coded(Item.objects.filter(study_id__in=ids)).values("pk")
     complete = dict(
         Item.objects.filter(pk__in=complete_ids)
         .values("study_id")

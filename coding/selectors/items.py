@@ -134,6 +134,7 @@ def _upper_bound(prefix: str) -> str | None:
     return None
 
 
+# Fully coded (``coding.selectors.fully_coded``), on this page's per-item counts.
 _COMPLETE = Q(n_assigned__gt=0, n_submitted=F("n_assigned"))
 _PREFILTERS = {
     "unassigned": Q(n_assigned=0),

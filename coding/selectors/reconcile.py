@@ -15,21 +15,14 @@ from django.conf import settings
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, Q
 
 from coding.models import Assignment, Dimension, Disagreement, Item, Reconciliation, Score, Study
+from coding.selectors import fully_coded
 
 STATUSES = ("all", "open", "reconciled")
 
 
 def _complete_item_ids(study: Study):
-    """Subquery: items whose every assignment is submitted (and that have one)."""
-    return (
-        Item.objects.filter(study=study, gold__isnull=True)  # gold is never reconciled
-        .annotate(
-            n=Count("assignments"),
-            open_n=Count("assignments", filter=Q(assignments__status=Assignment.Status.OPEN)),
-        )
-        .filter(n__gt=0, open_n=0)
-        .values("pk")
-    )
+    """Subquery: the study's fully coded items (gold is never reconciled)."""
+    return fully_coded(Item.objects.filter(study=study, gold__isnull=True)).values("pk")
 
 
 @dataclass(frozen=True)
