@@ -2,11 +2,8 @@ from django.apps import AppConfig
 
 
 def snapshot_on_submit(study_id: int) -> None:
-    """After a first-pass submission: queue an agreement snapshot (debounced in the task)."""
-    from django.conf import settings
-
-    if not getattr(settings, "AGREEMENT_SNAPSHOT_ON_SUBMIT", True):
-        return  # bulk loaders (the demo) compute one snapshot at the end instead
+    """After a first-pass submission: queue an agreement snapshot (debounced in the task).
+    Bulk loaders silence it with ``coding.hooks.submissions_quiet()``."""
     from audit import tasks  # late: workers and commands that never submit skip Celery
 
     tasks.snapshot_request(study_id)

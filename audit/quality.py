@@ -140,11 +140,9 @@ def drift_notices(study: Study) -> list[dict[str, Any]]:
     agreement snapshot (computed by the worker: a page visit reads no scores)."""
     from django.urls import reverse
 
-    from .models import AgreementSnapshot
+    from .selectors import snapshot_latest
 
-    latest = (
-        AgreementSnapshot.objects.filter(study=study).order_by("-at", "-pk").only("results").first()
-    )
+    latest = snapshot_latest(study=study)
     flags = (latest.results or {}).get("drift_flags", []) if latest else []
     url = reverse("audit:drift", args=[study.pk])
     return [

@@ -54,14 +54,17 @@ def submitted(study_id: int) -> None:
     if _quiet:
         return
     for listener in list(_submit_listeners):
-        try:
-            listener(study_id)
-        except Exception:  # noqa: BLE001 - a broker outage must not lose a submission
-            log.warning(
-                "after-submit listener %s failed",
-                getattr(listener, "__name__", listener),
-                exc_info=True,
-            )
+        _guarded(listener, study_id, what="after-submit listener")  # never fails the submit
+
+
+def _guarded(call: Callable[[Any], Any], arg: Any, *, what: str) -> Any:
+    """``call(arg)``, or None (logged) if it raises: another app's failure (a broker
+    outage, a broken panel) must not fail coding's own request."""
+    try:
+        return call(arg)
+    except Exception:  # noqa: BLE001 - logged with its traceback
+        log.warning("%s %s failed", what, getattr(call, "__name__", call), exc_info=True)
+        return None
 
 
 class ProvenanceSource(Protocol):
@@ -100,10 +103,7 @@ def register_notices(provider: NoticeProvider) -> None:
 def study_notices(study: Any) -> list[Notice]:
     notices: list[Notice] = []
     for provider in list(_notice_providers):
-        try:
-            notices.extend(provider(study))
-        except Exception:  # noqa: BLE001 - a broken panel must not take the dashboard down
-            log.warning("study notice provider %r failed", provider, exc_info=True)
+        notices.extend(_guarded(provider, study, what="study notice provider") or [])
     return notices
 
 

@@ -396,3 +396,12 @@ def open_study(personas):
     study_open(study=personas.study, by=personas.lead)
     personas.study.refresh_from_db()
     return personas
+
+
+@pytest.fixture
+def quiet_submissions():
+    """No after-submit listeners (no agreement snapshot per submission), as the demo loads."""
+    from coding import hooks
+
+    with hooks.submissions_quiet():
+        yield

@@ -9,9 +9,10 @@ from tests.factories import make_personas
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 
-def test_lead_sees_dashboard_and_efficacy_charts(page, transactional_db, settings, screenshot_dir):
+def test_lead_sees_dashboard_and_efficacy_charts(
+    page, transactional_db, settings, screenshot_dir, quiet_submissions
+):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.AGREEMENT_SNAPSHOT_ON_SUBMIT = False  # build_study runs the snapshot task
     p = make_personas()
     build_study(p, unblind=True)
     errors: list[str] = []
@@ -53,7 +54,7 @@ def test_lead_sees_dashboard_and_efficacy_charts(page, transactional_db, setting
 
 
 def test_lead_sees_a_stale_snapshot_notice_and_recomputes(
-    page, transactional_db, settings, monkeypatch, screenshot_dir
+    page, transactional_db, settings, monkeypatch, screenshot_dir, quiet_submissions
 ):
     """While coding goes on the page shows the last snapshot, then "Recompute now" updates it."""
     from audit import tasks
@@ -63,7 +64,6 @@ def test_lead_sees_a_stale_snapshot_notice_and_recomputes(
     from tests.coding.conftest import make_records
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.AGREEMENT_SNAPSHOT_ON_SUBMIT = False
     queued: list[dict] = []  # the worker's queue: nothing runs it here
     monkeypatch.setattr(tasks.agreement_snapshot, "apply_async", lambda **kw: queued.append(kw))
     p = make_personas()
@@ -96,13 +96,12 @@ def test_lead_sees_a_stale_snapshot_notice_and_recomputes(
 
 
 def test_first_visit_shows_computing_then_the_numbers(
-    page, transactional_db, settings, monkeypatch, screenshot_dir
+    page, transactional_db, settings, monkeypatch, screenshot_dir, quiet_submissions
 ):
     """No snapshot yet: the page computes nothing, says so, and reloads once the worker is done."""
     from audit import services, tasks
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.AGREEMENT_SNAPSHOT_ON_SUBMIT = False
     queued: list[dict] = []
     monkeypatch.setattr(tasks.agreement_snapshot, "apply_async", lambda **kw: queued.append(kw))
     p = make_personas()

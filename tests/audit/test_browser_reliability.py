@@ -10,9 +10,10 @@ from tests.factories import make_personas
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_eager")]  # tasks run in-process
 
 
-def test_lead_reads_the_g_study_and_fits_rankings(page, transactional_db, settings, screenshot_dir):
+def test_lead_reads_the_g_study_and_fits_rankings(
+    page, transactional_db, settings, screenshot_dir, quiet_submissions
+):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.AGREEMENT_SNAPSHOT_ON_SUBMIT = False
     p = make_personas()
     build_study(p, n=12)
     errors: list[str] = []

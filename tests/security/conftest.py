@@ -53,9 +53,8 @@ def _fast_password_hashing(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_snapshot_on_submit(settings) -> None:
+def _no_snapshot_on_submit(quiet_submissions) -> None:
     """Agreement snapshots are the audit app's business; skip the per-submit refresh."""
-    settings.AGREEMENT_SNAPSHOT_ON_SUBMIT = False
 
 
 def submit(study: Study, coder, codes: list[str], value: int, note: str = "because") -> None:

@@ -342,7 +342,6 @@ def test_stored_xss_is_inert_on_every_page(
     browser_instance, live_server, transactional_db, settings, screenshot_dir
 ):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.AGREEMENT_SNAPSHOT_ON_SUBMIT = False
     h = build_hostile()
     visits = pages_to_visit(h)
     assert len(visits) >= 35
